@@ -1,0 +1,1 @@
+"""Device profiles, serial links to boards, and power meters."""

@@ -1,0 +1,12 @@
+"""edgert: one model, compiled once, run bit-identically on the host, in device emulators and
+on boards, with measured energy per inference."""
+from edgert.errors import (BoardError, EdgertError, FormatError, InputError, MeterError, ModelError,
+                           ProfileError, UnsupportedOpError)
+from edgert.runtime import Graph, Model, Session, compile, load
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BoardError", "EdgertError", "FormatError", "Graph", "InputError", "MeterError", "Model",
+    "ModelError", "ProfileError", "Session", "UnsupportedOpError", "compile", "load",
+]

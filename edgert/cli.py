@@ -1,0 +1,126 @@
+"""The `edgert` command line."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+import edgert
+from edgert import table
+from edgert.errors import EdgertError
+
+
+class _Group(click.Group):
+    """Turn edgert errors into one clear line and exit status 2, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EdgertError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(edgert.__version__)
+def main():
+    """edgert: compile a model once; run it on the host, in device emulators and on boards."""
+
+
+@main.command("compile")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="output .ert (default: MODEL with .ert suffix)")
+@click.option("--trust", is_flag=True, help="allow unpickling .joblib/.pkl files (unpickling runs code from the file)")
+def compile_cmd(model, output, trust):
+    """Compile MODEL (.tflite, .onnx, .nir, .joblib/.pkl) to an .ert file."""
+    options = {"trust": True} if trust else {}
+    m = edgert.compile(model, **options)
+    out = Path(output) if output else Path(model).with_suffix(".ert")
+    m.save(out)
+    click.echo(f"wrote {out}: {len(m.graph.nodes)} ops, {m.weight_bytes} weight bytes, "
+               f"{m.arena_size} arena bytes, {len(m.ert)} file bytes")
+
+
+def _info_rows(m):
+    from edgert.runtime import kernels
+    rows = []
+    for k, n in enumerate(m.graph.nodes):
+        t_out = m.graph.tensors[n.outputs[0]]
+        params = ", ".join(f"{a}={v}" for a, v in n.attrs.items() if not isinstance(v, (list, np.ndarray)) or len(v) <= 4)
+        rows.append([k, n.op, n.name[:40], "x".join(map(str, t_out.shape)) or "scalar",
+                     kernels.macs(n, m.graph.tensors), params[:60]])
+    return rows
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
+def info(model, as_json):
+    """Show a model's ops, parameters, MACs and memory."""
+    m = edgert.load(model)
+    summary = {"family": m.family, "ops": len(m.graph.nodes), "macs": m.macs,
+               "weight_bytes": m.weight_bytes, "arena_bytes": m.arena_size, "file_bytes": len(m.ert),
+               "inputs": [_tensor_desc(m.graph.tensors[i]) for i in m.graph.inputs],
+               "outputs": [_tensor_desc(m.graph.tensors[i]) for i in m.graph.outputs]}
+    if as_json:
+        summary["nodes"] = [dict(zip(["index", "op", "name", "output_shape", "macs", "params"], r)) for r in _info_rows(m)]
+        click.echo(json.dumps(summary, indent=2, default=str))
+        return
+    click.echo(table.render(["#", "op", "name", "output", "MACs", "params"], _info_rows(m), title=f"{model}"))
+    click.echo()
+    for key in ("family", "ops", "macs", "weight_bytes", "arena_bytes", "file_bytes"):
+        click.echo(f"{key:>12}: {summary[key]}")
+    for kind in ("inputs", "outputs"):
+        for d in summary[kind]:
+            click.echo(f"{kind[:-1]:>12}: {d}")
+
+
+def _tensor_desc(t) -> str:
+    q = f" scale={t.quant.scale[0]:.6g} zp={t.quant.zero_point[0]}" if t.quant is not None and not t.quant.per_channel else ""
+    return f"{t.name} {t.dtype}[{','.join(map(str, t.shape))}]{q}"
+
+
+def _load_input(path: str) -> np.ndarray:
+    p = Path(path)
+    if p.suffix == ".npy":
+        return np.load(p, allow_pickle=False)
+    raise click.BadParameter(f"{path}: inputs are .npy files")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False), help="input .npy (default: random)")
+@click.option("--backend", type=click.Choice(["c", "numba", "numpy"]), default="c", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write the output to this .npy")
+@click.option("--seed", default=0, show_default=True, help="seed for the random input")
+def run(model, input_path, backend, output, seed):
+    """Run MODEL on the host and print (or save) its output."""
+    m = edgert.load(model)
+    session = edgert.Session(m, backend=backend)
+    if input_path:
+        x = _load_input(input_path)
+    else:
+        x = _random_input(session, seed)
+    y = session.run(x)
+    if output:
+        np.save(output, y if not isinstance(y, dict) else next(iter(y.values())))
+        click.echo(f"wrote {output}")
+    else:
+        np.set_printoptions(threshold=64, linewidth=100)
+        click.echo(y)
+
+
+def _random_input(session, seed: int):
+    rng = np.random.default_rng(seed)
+    d = session.input_details()[0]
+    if np.issubdtype(np.dtype(d["dtype"]), np.integer):
+        info = np.iinfo(d["dtype"])
+        return rng.integers(info.min, info.max + 1, size=d["shape"], dtype=d["dtype"])
+    return rng.standard_normal(d["shape"]).astype(d["dtype"])
+
+
+if __name__ == "__main__":
+    main()

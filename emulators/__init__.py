@@ -1,0 +1,1 @@
+"""Cycle-approximate device emulators."""
