@@ -7,6 +7,7 @@ claims before that size has been checked against the file's real length.
 from __future__ import annotations
 
 import json
+import math
 import struct
 import zlib
 
@@ -248,7 +249,7 @@ def read_ert(raw: bytes) -> ErtFile:
         _check(storage in STORAGE_NAMES, f"{what}: unknown storage code {storage}")
         _check(all(d >= 0 for d in shape[:rank]) and all(d == 0 for d in shape[rank:]), f"{what}: bad shape {shape}")
         dt = DTYPE_NAMES[dtype]
-        elems = int(np.prod(shape[:rank], dtype=np.int64)) if rank else 1
+        elems = math.prod(shape[:rank])  # Python ints: no overflow for hostile shapes
         _check(elems * np.dtype(dt).itemsize == nbytes, f"{what}: nbytes {nbytes} does not match shape {shape[:rank]} of {dt}")
         quant = None
         if qc:

@@ -1,0 +1,24 @@
+# edgert's entry points. `make demo` and `make test` work on a fresh machine: both prepare
+# their own virtual environment (.venv) and Debian toolchains through scripts/setup.sh.
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: demo test native bench fuzz clean
+
+demo:
+	scripts/setup.sh
+	.venv/bin/edgert demo
+
+test:
+	scripts/setup.sh test,peers
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+native:  # rebuild the C extension in place after editing native/
+	$(PY) native/build.py
+
+bench:
+	scripts/setup.sh bench
+	for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf build *.egg-info .pytest_cache firmware/build
