@@ -169,7 +169,7 @@ class Session:
     def _run_native(self, values, observer):
         nm = self._native
         for i, x in zip(self.graph.inputs, values):
-            nm.tensor(i)[...] = x
+            nm.view(i)[...] = x
         if observer is None:
             nm.invoke()
         else:
@@ -177,8 +177,8 @@ class Session:
                 t0 = time.perf_counter()
                 activity = nm.invoke_node(k)
                 dt = time.perf_counter() - t0
-                observer(self._record(k, [nm.tensor(i).copy() for i in node.outputs], activity, dt))
-        return [nm.tensor(i).copy() for i in self.graph.outputs]
+                observer(self._record(k, [nm.view(i).copy() for i in node.outputs], activity, dt))
+        return [nm.view(i).copy() for i in self.graph.outputs]
 
     def _run_python(self, values, observer):
         tensors = self.graph.tensors
