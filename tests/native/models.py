@@ -31,7 +31,7 @@ def rich_model() -> bytes:
                             data=np.arange(12, dtype=np.int8).reshape(3, 4)))
     s = g.add_tensor(Tensor("state", "int32", (4,), storage=STATE, init=np.array([1, 2, 3, 4]), offset=32))
     y = g.add_tensor(Tensor("y", "float32", (4,), offset=16))
-    g.add_node("RESHAPE", [x, -1, w, s], [y], {"axis": 1, "alpha": 0.25, "beta": np.float64(1.5),
+    g.add_node("RESHAPE", [x, -1, w, s], [y], {"axis": 1, "alpha": 0.25, "beta": np.array([1.5]),
                                               "mode": "edge", "dims": [1, 2, 3]}, name="only")
     g.inputs, g.outputs = [x], [y]
     return write_ert(g, 48)
