@@ -122,5 +122,14 @@ def _random_input(session, seed: int):
     return rng.standard_normal(d["shape"]).astype(d["dtype"])
 
 
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False), default="out/demo", show_default=True,
+              help="folder for the compiled model, reports, traces and plots")
+def demo(out):
+    """Run the whole story on embedded defaults (bundled model, QEMU board, simulated meter)."""
+    from edgert.demo import run_demo
+    run_demo(Path(out))
+
+
 if __name__ == "__main__":
     main()
