@@ -1,0 +1,100 @@
+"""The emulator core: run a model through the host Session and attach device costs per node.
+
+Emulators never re-implement the math: outputs are exactly the host Session's. Costs that depend
+only on shapes are computed once per (model, device, config); nodes whose kernels report
+activity counters (spikes, synaptic events, tree nodes visited, ...) are costed per run from the
+counters the Session's observer passes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgert.devices.profiles import Profile, load_profile
+from edgert.errors import InputError, ProfileError
+from edgert.runtime import Model, Session, load
+from edgert.runtime import kernels as runtime_kernels
+
+from .report import NodeCost, Report
+from .workload import Work, node_work
+
+_COST_MODELS: dict[str, type] = {}
+
+
+def register(kind: str):
+    """Class decorator: the cost model for profiles whose `kind` is `kind`."""
+    def add(cls):
+        _COST_MODELS[kind] = cls
+        return cls
+    return add
+
+
+def cost_model_kinds() -> list[str]:
+    _load_builtin_models()
+    return sorted(_COST_MODELS)
+
+
+def _load_builtin_models() -> None:
+    from . import mcu, pulp  # noqa: F401  (importing registers them)
+
+
+class DeviceModel:
+    """Base of the cost models. Subclasses set `config` (resolved, for the report), `peak_bytes`,
+    `capacity_bytes`, `notes`, and implement `node_cost`."""
+
+    def __init__(self, profile: Profile, model: Model, works: list[Work], **config):
+        self.profile, self.model, self.works = profile, model, works
+        self.config: dict = {}
+        self.peak_bytes: dict[str, int] = {}
+        self.capacity_bytes: dict[str, int] = {m.name: m.size_bytes for m in profile.memory}
+        self.notes: list[str] = []
+
+    def node_cost(self, index: int, activity: dict[str, int]) -> NodeCost:
+        raise NotImplementedError
+
+
+def options(device: str, config: dict, **defaults) -> dict:
+    """`config` over `defaults`; a key the device model does not know is an InputError."""
+    unknown = set(config) - set(defaults)
+    if unknown:
+        raise InputError(f"device {device!r} has no option {sorted(unknown)}; options: {', '.join(sorted(defaults))}")
+    return {**defaults, **{k: v for k, v in config.items() if v is not None}}
+
+
+class Emulator:
+    """A model prepared for one device and configuration; `run` may be called many times."""
+
+    def __init__(self, model, device: str | Profile, backend: str = "c", **config):
+        if not isinstance(model, Model):
+            model = load(model) if isinstance(model, (str, Path)) else Model.from_bytes(bytes(model))
+        self.model = model
+        self.profile = device if isinstance(device, Profile) else load_profile(device)
+        _load_builtin_models()
+        cls = _COST_MODELS.get(self.profile.kind)
+        if cls is None:
+            raise ProfileError(f"{self.profile.path.name}: no cost model for kind {self.profile.kind!r}; "
+                               f"known kinds: {', '.join(sorted(_COST_MODELS))}")
+        self.session = Session(model, backend=backend)
+        graph = model.graph
+        works = [node_work(n, graph, runtime_kernels.macs(n, graph.tensors)) for n in graph.nodes]
+        self.device_model: DeviceModel = cls(self.profile, model, works, **config)
+        self._dynamic = [bool(runtime_kernels.info(n.op).activity) for n in graph.nodes]
+        self._static = [None if dyn else self.device_model.node_cost(k, {}) for k, dyn in enumerate(self._dynamic)]
+
+    def run(self, inputs):
+        """(outputs, Report) for one invocation; outputs are exactly the host Session's."""
+        activity: dict[int, dict] = {}
+        if any(self._dynamic):
+            outputs = self.session.run(inputs, observer=lambda rec: activity.__setitem__(rec.index, rec.activity))
+        else:
+            outputs = self.session.run(inputs)  # no data-dependent cost: skip the per-node observer
+        costs = [c if c is not None else self.device_model.node_cost(k, activity.get(k, {}))
+                 for k, c in enumerate(self._static)]
+        dm = self.device_model
+        return outputs, Report(self.profile.name, dict(dm.config), costs, dict(dm.peak_bytes),
+                               dict(dm.capacity_bytes), list(dm.notes))
+
+
+def emulate(model, device, inputs, backend: str = "c", **config):
+    """Run `model` on the host and estimate its cost on `device` (a profile name or Profile).
+    Returns (outputs, Report). `config` is device-specific (cores, freq_hz, weights, kernels, ...)."""
+    return Emulator(model, device, backend=backend, **config).run(inputs)

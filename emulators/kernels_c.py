@@ -1,0 +1,107 @@
+"""Portable C kernels (our native/ kernels, TFLite Micro's reference kernels) as scalar code.
+
+Instruction counts per loop level for the two ISAs the QEMU boards run. The per-level counts are
+the tunable part of the model: emulators/grounding.py compares the resulting per-op totals with
+QEMU's exact counts for the same C sources, and these tables are what it calibrates.
+Levels: `term` = one multiply-accumulate (or one window element) of the innermost loop;
+`tap` = one kernel position (bounds check, index arithmetic), counted for padding taps too;
+`out` = one output element (bias, requantisation, store); `call` = per invocation.
+"""
+from __future__ import annotations
+
+from .mix import Mix, mix
+from .workload import Work
+
+# Innermost loop of a reference int8 MAC: two byte loads, input-offset add, multiply, accumulate,
+# index updates and the loop branch. Thumb-2 fuses multiply and add (MLA).
+TERM = {
+    "rv32imc": mix(load=2, alu=4, mul=1, branch_taken=1),
+    "armv7e-m": mix(load=2, alu=2, mul=1, branch_taken=1),  # ldrsb, ldrsb, add, mla, subs, bne
+}
+TAP = {
+    "rv32imc": mix(alu=7, mul=1, branch=3, branch_taken=1),
+    "armv7e-m": mix(alu=6, mul=1, branch=3, branch_taken=1),
+}
+# TFLite's MultiplyByQuantizedMultiplier: 64-bit product, rounding shift, offset, clamp, store.
+REQUANT = {
+    "rv32imc": mix(load=3, mul=2, mulh=2, alu=16, branch=3, store=1, branch_taken=1),
+    "armv7e-m": mix(load=3, mul=1, mulh=1, alu=11, branch=2, store=1, branch_taken=1),
+}
+CALL = {
+    "rv32imc": mix(alu=60, load=30, store=20, jump=6, branch=10),
+    "armv7e-m": mix(alu=50, load=30, store=20, jump=6, branch=10),
+}
+# Per output element of an element-wise int8 op with rescaling of each input (ADD, MUL, ...).
+ELTWISE = {
+    "rv32imc": mix(load=2, mul=3, mulh=3, alu=22, branch=4, store=1, branch_taken=1),
+    "armv7e-m": mix(load=2, mul=3, mulh=3, alu=16, branch=3, store=1, branch_taken=1),
+}
+COPY_WORD = mix(load=1, store=1, alu=1, branch_taken=1)  # memcpy, per 4 bytes
+SOFTMAX = mix(load=3, mul=8, mulh=8, alu=60, branch=8, store=1, branch_taken=3)  # fixed-point exp, per element
+FLOAT_TERM = mix(load=2, flop=2, alu=2, branch_taken=1)  # float MAC: multiply + add
+
+
+def kernel_mix(work: Work, isa: str) -> Mix:
+    """Whole-node instruction mix of the portable C kernel for `work` on `isa`."""
+    if isa not in TERM:
+        raise ValueError(f"no portable-C instruction model for ISA {isa!r}; known: {sorted(TERM)}")
+    term = FLOAT_TERM if work.float_math else TERM[isa]
+    per_out = REQUANT[isa] if not work.float_math else mix(load=1, flop=1, fcmp=2, store=1)
+    k = work.kind
+    if k in ("conv", "dwconv"):
+        kh, kw = work.window[:2]
+        taps = work.outputs * kh * kw
+        return CALL[isa].plus(term.scaled(work.valid_terms), TAP[isa].scaled(taps), per_out.scaled(work.outputs))
+    if k == "fc":
+        return CALL[isa].plus(term.scaled(work.valid_terms), per_out.scaled(work.outputs))
+    if k in ("maxpool", "avgpool"):
+        elem = mix(load=1, alu=2, branch=1, branch_taken=1) if k == "maxpool" else mix(load=1, alu=2, branch_taken=1)
+        if work.float_math:
+            elem = mix(load=1, fcmp=1, branch_taken=1) if k == "maxpool" else mix(load=1, flop=1, branch_taken=1)
+        # per output: window bounds (clipped to the input), then the average's divide or the store
+        finish = mix(alu=14, branch=4, div=1, store=1) if k == "avgpool" else mix(alu=12, branch=4, store=1)
+        return CALL[isa].plus(elem.scaled(work.valid_terms), finish.scaled(work.outputs))
+    if k == "eltwise":
+        body = mix(load=2, flop=2, store=1, branch_taken=1) if work.float_math else ELTWISE[isa]
+        return CALL[isa].plus(body.scaled(work.outputs))
+    if k == "copy":
+        return CALL[isa].plus(COPY_WORD.scaled((work.out_bytes + 3) // 4))
+    if k == "convert":
+        return CALL[isa].plus(mix(load=1, fcvt=2, flop=2, fcmp=2, alu=4, store=1, branch_taken=1).scaled(work.outputs))
+    if k == "softmax":
+        body = mix(load=2, fexp=1, flop=3, fdiv=1, store=1, branch_taken=2) if work.float_math else SOFTMAX
+        return CALL[isa].plus(body.scaled(work.outputs))
+    return CALL[isa].plus(generic_mix(work))
+
+
+def generic_mix(work: Work) -> Mix:
+    """An op without a kernel model: one pass over its inputs and outputs."""
+    per = mix(load=1, alu=3, store=1, branch_taken=1)
+    if work.float_math:
+        per = per.plus(mix(flop=1))
+    return per.scaled(max(work.outputs, 1) * max(work.reduction, 1))
+
+
+# Data-dependent work reported by kernels as activity counters (names from the runtime's op_info).
+# Float classes apply when the node computes in floating point; integer kernels use the ALU.
+ACTIVITY = {
+    "synaptic_events": mix(load=2, alu=2, store=1, branch_taken=1),  # weight load, accumulate
+    "spikes": mix(load=1, alu=3, store=1, branch=1),  # emit: fan-out row lookup and queueing
+    "neuron_updates": mix(load=3, mul=2, alu=6, store=2, branch=2),
+    "nodes_visited": mix(load=4, fcmp=1, alu=3, branch_taken=1),  # decision-tree step
+    "comparisons": mix(load=2, fcmp=1, branch=1),
+    "distance_terms": mix(load=2, fma=1, branch_taken=1),  # k-NN / SVM kernel terms
+}
+
+
+def activity_mix(activity: dict, float_math: bool) -> tuple[Mix, list[str]]:
+    """The instruction mix of the counted work, and the counter names without a cost entry."""
+    total, unknown = Mix(), []
+    for name, count in activity.items():
+        per = ACTIVITY.get(name)
+        if per is None:
+            unknown.append(name)
+            continue
+        for cls, n in per.items():  # integer kernels compare and accumulate on the ALU
+            total["alu" if not float_math and cls in ("fcmp", "flop", "fma") else cls] += n * count
+    return total, unknown

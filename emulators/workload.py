@@ -1,0 +1,133 @@
+"""What each node asks of a device, from the graph alone: the shape of its loops and its bytes.
+
+Device-independent. Cost models turn a Work into instructions and cycles. Geometry comes from
+tensor shapes (TFLite layouts: NHWC activations, OHWI conv weights, 1HWC depthwise weights,
+[out, in] fully-connected weights) and from node attributes where the shapes cannot tell.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgert.runtime.ir import CONST, Graph, Node
+
+CONV_OPS = {"CONV_2D"}
+DEPTHWISE_OPS = {"DEPTHWISE_CONV_2D"}
+FC_OPS = {"FULLY_CONNECTED", "MATMUL", "BATCH_MATMUL"}
+MAX_POOL_OPS = {"MAX_POOL_2D"}
+AVG_POOL_OPS = {"AVERAGE_POOL_2D", "MEAN"}
+ELTWISE_OPS = {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "RELU", "RELU6", "LEAKY_RELU", "LOGISTIC",
+               "TANH", "HARD_SWISH", "ABS", "SQUARED_DIFFERENCE", "DIV"}
+COPY_OPS = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS", "FLATTEN", "CONCATENATION", "PAD", "TRANSPOSE",
+            "SLICE", "STRIDED_SLICE", "GATHER", "IDENTITY"}
+CONVERT_OPS = {"QUANTIZE", "DEQUANTIZE", "CAST", "REQUANTIZE"}
+SOFTMAX_OPS = {"SOFTMAX", "LOG_SOFTMAX"}
+
+
+@dataclass(frozen=True)
+class Work:
+    kind: str  # conv | dwconv | fc | maxpool | avgpool | eltwise | softmax | copy | convert | generic
+    op: str
+    float_math: bool  # arithmetic in floating point (float32 tensors, or a float side of a conversion)
+    macs: int  # the runtime's MAC count for the node
+    outputs: int  # output elements
+    reduction: int  # terms summed per output (Kh*Kw*Cin for conv, taps for dw/pool, Cin for fc)
+    valid_terms: int  # terms actually computed over the whole node (padding taps skipped)
+    rows: int  # outer dimension a kernel parallelises over (output rows, or output neurons for fc)
+    row_outputs: int  # output elements per row
+    channels: int  # output channels (or neurons)
+    in_bytes: int  # activation bytes read
+    weight_bytes: int  # constant bytes read
+    out_bytes: int  # bytes written
+    window: tuple = ()  # (Kh, Kw, stride_h, stride_w) for windowed ops
+
+
+def node_work(node: Node, graph: Graph, macs: int) -> Work:
+    t = graph.tensors
+    ins = [t[i] for i in node.inputs if i >= 0]
+    outs = [t[i] for i in node.outputs]
+    act_in = [x for x in ins if x.storage != CONST]
+    const_in = [x for x in ins if x.storage == CONST]
+    in_bytes = sum(x.nbytes for x in act_in)
+    w_bytes = sum(x.nbytes for x in const_in)
+    out_bytes = sum(x.nbytes for x in outs)
+    n_out = sum(_size(x.shape) for x in outs)
+    float_math = any(x.dtype.startswith("float") for x in ins + outs)
+    base = dict(op=node.op, float_math=float_math, macs=macs, outputs=n_out, in_bytes=in_bytes,
+                weight_bytes=w_bytes, out_bytes=out_bytes)
+    op = base_op(node.op)
+    if op in CONV_OPS | DEPTHWISE_OPS | MAX_POOL_OPS | AVG_POOL_OPS and len(ins[0].shape) == 4 and len(outs[0].shape) == 4:
+        return _windowed(node, ins, outs, base)
+    if op in FC_OPS:
+        cin = ins[0].shape[-1] if ins[0].shape else 1
+        cout = outs[0].shape[-1] if outs[0].shape else 1
+        return Work("fc", reduction=cin, valid_terms=n_out * cin, rows=cout,
+                    row_outputs=max(n_out // max(cout, 1), 1), channels=cout, **base)
+    kind = ("eltwise" if op in ELTWISE_OPS else "copy" if op in COPY_OPS else "convert" if op in CONVERT_OPS
+            else "softmax" if op in SOFTMAX_OPS else "avgpool" if op in AVG_POOL_OPS else "generic")
+    if kind == "convert":
+        base["float_math"] = True  # (de)quantization scales in float
+    last = outs[0].shape[-1] if outs[0].shape else 1
+    rows = max(n_out // max(last, 1), 1)
+    reduction = max(_size(ins[0].shape) // max(n_out, 1), 1) if ins else 1
+    return Work(kind, reduction=reduction, valid_terms=n_out * reduction, rows=rows, row_outputs=last,
+                channels=last, **base)
+
+
+def base_op(op: str) -> str:
+    """The op family: float variants are named like CONV_2D_F32."""
+    return op[:-4] if op.endswith("_F32") else op
+
+
+def _windowed(node: Node, ins, outs, base: dict) -> Work:
+    _, h, w, cin = ins[0].shape
+    _, ho, wo, cout = outs[0].shape
+    op = base_op(node.op)
+    if op in CONV_OPS | DEPTHWISE_OPS:
+        kh, kw = ins[1].shape[1], ins[1].shape[2]
+    else:  # the importer's window; global pooling when the shapes say so, else window = stride
+        kh, kw = _pair(node, "filter") or ((h, w) if ho == wo == 1 else (max(h // ho, 1), max(w // wo, 1)))
+    sh, sw = _pair(node, "stride") or (_infer_stride(h, ho, kh), _infer_stride(w, wo, kw))
+    dh, dw = _pair(node, "dilation") or (1, 1)
+    pad_h, pad_w = _pair(node, "pad") or (_same_pad(h, ho, kh, sh, dh), _same_pad(w, wo, kw, sw, dw))
+    valid_hw = _valid(h, ho, kh, sh, dh, pad_h) * _valid(w, wo, kw, sw, dw, pad_w)
+    if op in CONV_OPS:
+        kind, reduction, valid = "conv", kh * kw * cin, valid_hw * cin * cout
+    elif op in DEPTHWISE_OPS:
+        kind, reduction, valid = "dwconv", kh * kw, valid_hw * cout
+    else:
+        kind = "maxpool" if op in MAX_POOL_OPS else "avgpool"
+        reduction, valid = kh * kw, valid_hw * cout
+    return Work(kind, reduction=reduction, valid_terms=int(valid) * outs[0].shape[0], rows=ho * outs[0].shape[0],
+                row_outputs=wo * cout, channels=cout, window=(kh, kw, sh, sw), **base)
+
+
+def _pair(node: Node, name: str):
+    """An attribute holding (h, w), as the importers write stride, dilation, pad and filter."""
+    value = node.attrs.get(name)
+    return None if value is None else (int(value[0]), int(value[1]))
+
+
+def _infer_stride(size: int, out: int, k: int) -> int:
+    if out <= 1:
+        return 1
+    for s in range(1, size + 1):  # SAME: out = ceil(size/s); VALID: out = ceil((size-k+1)/s)
+        if math.ceil(size / s) == out or math.ceil((size - k + 1) / s) == out:
+            return s
+    return 1
+
+
+def _same_pad(size, out, k, s, d) -> int:
+    return max((out - 1) * s + (k - 1) * d + 1 - size, 0) // 2  # TFLite SAME: odd pixel at the end
+
+
+def _valid(size, out, k, s, d, pad) -> int:
+    """Number of (output position, tap) pairs along one axis that land inside the input."""
+    pos = np.arange(out)[:, None] * s - pad + np.arange(k)[None, :] * d
+    return int(np.count_nonzero((pos >= 0) & (pos < size)))
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64)) if shape else 1
