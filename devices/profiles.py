@@ -40,6 +40,7 @@ class OperatingPoint:
     voltage_v: float | None
     clocks_hz: dict  # clock domain -> Hz
     power_w: dict  # nested plain values, may be empty
+    fields: dict  # every other field (flash wait states, power-mode caps, ...), plain values
 
 
 @dataclass(frozen=True)
@@ -50,22 +51,23 @@ class Profile:
     summary: str
     path: Path
     data: dict  # plain values; [[memory]] and [[operating_points]] keyed by their names
-    sources: dict  # dotted path -> source string
+    sources: dict  # path tuple -> source string
 
-    def value(self, path: str, default=_MISSING):
-        """The plain value at a dotted path such as ``units.cluster.cores``."""
+    def value(self, path: str | tuple, default=_MISSING):
+        """The plain value at a dotted path such as ``units.cluster.cores`` (a tuple of keys
+        when a name holds a dot, such as the operating point ``1.2V``)."""
         node = self.data
-        for part in path.split("."):
+        for part in _parts(path):
             if not isinstance(node, dict) or part not in node:
                 if default is not _MISSING:
                     return default
-                raise ProfileError(f"{self.path.name}: field {path!r} is missing; the "
+                raise ProfileError(f"{self.path.name}: field {_dotted(path)!r} is missing; the "
                                    f"{self.kind!r} cost model needs it (see docs/profiles.md)")
             node = node[part]
         return node
 
-    def source(self, path: str) -> str:
-        return self.sources[path]
+    def source(self, path: str | tuple) -> str:
+        return self.sources[_parts(path)]
 
     @property
     def memory(self) -> list[MemoryLevel]:
@@ -76,7 +78,8 @@ class Profile:
 
     @property
     def operating_points(self) -> list[OperatingPoint]:
-        return [OperatingPoint(name, op.get("voltage_v"), dict(op["clocks_hz"]), dict(op.get("power_w", {})))
+        return [OperatingPoint(name, op.get("voltage_v"), dict(op["clocks_hz"]), dict(op.get("power_w", {})),
+                               {k: v for k, v in op.items() if k not in ("voltage_v", "clocks_hz", "power_w")})
                 for name, op in self.data["operating_points"].items()]
 
     def operating_point(self, clock: str, freq_hz: float | None = None, name: str | None = None) -> OperatingPoint:
@@ -157,7 +160,7 @@ class _Validator:
         data = {"units": self.units(), "memory": self.memory(), "operating_points": self.operating_points()}
         for section in ("dma", "power", "energy_pj", "timing", "params"):
             if section in raw:
-                data[section] = self.tree(self.table(raw, section, section), section)
+                data[section] = self.tree(self.table(raw, section, section), (section,), section)
         self.check_dma(data)
         return Profile(raw["name"], raw["kind"], raw["title"], summary, self.path, data, self.sources)
 
@@ -172,7 +175,7 @@ class _Validator:
             where = f"units.{name}"
             if not isinstance(unit, dict):
                 self.fail(where, "must be a table")
-            out[name] = self.tree(unit, where)
+            out[name] = self.tree(unit, ("units", name), where)
             cores = out[name].get("cores")
             if not isinstance(cores, int) or isinstance(cores, bool) or cores < 1:
                 self.fail(f"{where}.cores", "must be a positive integer quantity")
@@ -193,7 +196,7 @@ class _Validator:
                 self.fail(f"{where}.name", f"duplicate memory level {name!r}")
             if level.get("kind") not in MEMORY_KINDS:
                 self.fail(f"{where}.kind", f"must be one of {MEMORY_KINDS}, got {level.get('kind')!r}")
-            values = self.tree({k: v for k, v in level.items() if k != "name"}, f"memory.{name}", where)
+            values = self.tree({k: v for k, v in level.items() if k != "name"}, ("memory", name), where)
             size = values.get("size_bytes")
             if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
                 self.fail(f"{where}.size_bytes", "must be a positive integer quantity")
@@ -213,8 +216,7 @@ class _Validator:
             name = self.string(point, "name", f"{where}.name")
             if name in out:
                 self.fail(f"{where}.name", f"duplicate operating point {name!r}")
-            values = self.tree({k: v for k, v in point.items() if k != "name"},
-                               f"operating_points.{name}", where)
+            values = self.tree({k: v for k, v in point.items() if k != "name"}, ("operating_points", name), where)
             for clock in sorted(clocks):
                 hz = values.get("clocks_hz", {}).get(clock) if isinstance(values.get("clocks_hz"), dict) else None
                 if not _positive(hz):
@@ -232,13 +234,12 @@ class _Validator:
 
     # -- leaves -----------------------------------------------------------------------------
 
-    def tree(self, table: dict, path: str, shown: str | None = None) -> dict:
+    def tree(self, table: dict, path: tuple, shown: str) -> dict:
         """Unwrap {value, source} leaves into plain values, recording each source by path.
         `shown` is the field name used in messages (the TOML spelling, e.g. memory[0])."""
-        shown = shown or path
         out = {}
         for key, item in table.items():
-            sub, sub_shown = f"{path}.{key}", f"{shown}.{key}"
+            sub, sub_shown = (*path, key), f"{shown}.{key}"
             if isinstance(item, dict) and "value" in item:
                 out[key] = self.quantity(item, sub, sub_shown)
             elif isinstance(item, dict):
@@ -251,7 +252,7 @@ class _Validator:
                 self.fail(sub_shown, f"a number or flag must be written {{value = {item!r}, source = \"...\"}}")
         return out
 
-    def quantity(self, item: dict, path: str, shown: str):
+    def quantity(self, item: dict, path: tuple, shown: str):
         extra = set(item) - {"value", "source", "note"}
         if extra:
             self.fail(shown, f"unexpected keys {sorted(extra)}; a quantity has value, source and optional note")
@@ -281,6 +282,14 @@ class _Validator:
         if not isinstance(value, str) or not value.strip():
             self.fail(where, "must be a non-empty string")
         return value
+
+
+def _parts(path: str | tuple) -> tuple:
+    return tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+
+
+def _dotted(path: str | tuple) -> str:
+    return path if isinstance(path, str) else ".".join(path)
 
 
 def _positive(x) -> bool:

@@ -131,5 +131,11 @@ def demo(out):
     run_demo(Path(out))
 
 
+from edgert.emulators.cli import devices, emulate_cmd  # noqa: E402  (device profiles and emulators)
+
+main.add_command(devices)
+main.add_command(emulate_cmd)
+
+
 if __name__ == "__main__":
     main()

@@ -33,13 +33,20 @@ def cost_model_kinds() -> list[str]:
     return sorted(_COST_MODELS)
 
 
+def cost_model(kind: str) -> type | None:
+    _load_builtin_models()
+    return _COST_MODELS.get(kind)
+
+
 def _load_builtin_models() -> None:
     from . import mcu, pulp  # noqa: F401  (importing registers them)
 
 
 class DeviceModel:
-    """Base of the cost models. Subclasses set `config` (resolved, for the report), `peak_bytes`,
-    `capacity_bytes`, `notes`, and implement `node_cost`."""
+    """Base of the cost models. Subclasses list their config keys in OPTIONS, set `config`
+    (resolved, for the report), `peak_bytes`, `capacity_bytes`, `notes`, and implement `node_cost`."""
+
+    OPTIONS: dict = {}  # config key -> default
 
     def __init__(self, profile: Profile, model: Model, works: list[Work], **config):
         self.profile, self.model, self.works = profile, model, works
@@ -52,7 +59,7 @@ class DeviceModel:
         raise NotImplementedError
 
 
-def options(device: str, config: dict, **defaults) -> dict:
+def options(device: str, config: dict, defaults: dict) -> dict:
     """`config` over `defaults`; a key the device model does not know is an InputError."""
     unknown = set(config) - set(defaults)
     if unknown:
@@ -68,15 +75,14 @@ class Emulator:
             model = load(model) if isinstance(model, (str, Path)) else Model.from_bytes(bytes(model))
         self.model = model
         self.profile = device if isinstance(device, Profile) else load_profile(device)
-        _load_builtin_models()
-        cls = _COST_MODELS.get(self.profile.kind)
+        cls = cost_model(self.profile.kind)
         if cls is None:
             raise ProfileError(f"{self.profile.path.name}: no cost model for kind {self.profile.kind!r}; "
                                f"known kinds: {', '.join(sorted(_COST_MODELS))}")
-        self.session = Session(model, backend=backend)
         graph = model.graph
         works = [node_work(n, graph, runtime_kernels.macs(n, graph.tensors)) for n in graph.nodes]
         self.device_model: DeviceModel = cls(self.profile, model, works, **config)
+        self.session = Session(model, backend=backend)
         self._dynamic = [bool(runtime_kernels.info(n.op).activity) for n in graph.nodes]
         self._static = [None if dyn else self.device_model.node_cost(k, {}) for k, dyn in enumerate(self._dynamic)]
 

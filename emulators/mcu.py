@@ -20,9 +20,11 @@ KERNELS = ("reference", "cmsis-nn")
 
 @register("mcu")
 class McuModel(DeviceModel):
+    OPTIONS = {"kernels": "reference", "freq_hz": None, "operating_point": None, "weights": None}
+
     def __init__(self, profile, model, works, **config):
         super().__init__(profile, model, works)
-        cfg = options(profile.name, config, kernels="reference", freq_hz=None, operating_point=None, weights=None)
+        cfg = options(profile.name, config, self.OPTIONS)
         units = profile.value("units")
         if len(units) != 1:
             raise ModelError(f"{profile.name}: the mcu cost model needs exactly one compute unit, found {list(units)}")
@@ -37,7 +39,7 @@ class McuModel(DeviceModel):
         self.freq = cfg["freq_hz"] or self.op.clocks_hz[unit["clock"]]
         self.table = cycle_table(profile, bool(features.get("fpu")))
         self.kernels = cfg["kernels"]
-        self.wait_states = profile.value(f"operating_points.{self.op.name}.flash_wait_states", 0)
+        self.wait_states = self.op.fields.get("flash_wait_states", 0)
         self._place(cfg["weights"])
         self.config = {"kernels": self.kernels, "freq_hz": self.freq, "operating_point": self.op.name,
                        "weights": self.weight_level}

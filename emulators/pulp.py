@@ -23,12 +23,13 @@ from .report import NodeCost
 
 @register("pulp")
 class PulpModel(DeviceModel):
+    OPTIONS = {"cores": None, "freq_hz": None, "operating_point": None, "weights": "auto", "fc_only": False}
+
     def __init__(self, profile, model, works, **config):
         super().__init__(profile, model, works)
         v = profile.value
         max_cores = v("units.cluster.cores")
-        cfg = options(profile.name, config, cores=max_cores, freq_hz=None, operating_point=None,
-                      weights="auto", fc_only=False)
+        cfg = options(profile.name, config, {**self.OPTIONS, "cores": max_cores})
         self.fc_only = bool(cfg["fc_only"])
         self.unit = "fc" if self.fc_only else "cluster"
         self.cores = 1 if self.fc_only else int(cfg["cores"])
