@@ -1,0 +1,177 @@
+"""Emulators: outputs are the host's exactly; reports are complete; costs move the way the
+hardware says they should (cores, frequency, memory placement, floating point)."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import edgert
+from edgert.cli import main
+from edgert.emulators import Emulator, emulate
+from edgert.errors import InputError, ModelError, ProfileError
+
+MODELS = Path(__file__).resolve().parents[2] / "models" / "mlperf_tiny"
+BACKEND = "numpy"  # every backend gives identical outputs; numpy has every op today
+
+
+@pytest.fixture(scope="module")
+def kws():
+    return edgert.compile(MODELS / "kws_ref_model.tflite")
+
+
+@pytest.fixture(scope="module")
+def kws_input():
+    return np.load(MODELS / "samples" / "kws_sample_input_int8.npy")
+
+
+def run(model, device, x, **config):
+    return Emulator(model, device, backend=BACKEND, **config).run(x)[1]
+
+
+@pytest.mark.parametrize("device, config", [
+    ("gap8", {}), ("gap8", {"fc_only": True}), ("pulp-open", {"cores": 3}),
+    ("stm32l4r5", {}), ("stm32l4r5", {"kernels": "cmsis-nn"}), ("rv32imc", {}), ("cortex-m4", {}),
+])
+def test_outputs_equal_the_host_session_exactly(kws, kws_input, device, config):
+    host = edgert.Session(kws, backend=BACKEND).run(kws_input)
+    out, report = emulate(kws, device, kws_input, backend=BACKEND, **config)
+    assert out.dtype == host.dtype and np.array_equal(out, host)
+    assert len(report.nodes) == len(kws.graph.nodes)
+    assert report.cycles > 0 and report.latency_s > 0
+    assert report.macs == kws.macs
+
+
+def test_report_json_has_totals_at_top_and_nodes(kws, kws_input, tmp_path):
+    report = run(kws, "gap8", kws_input)
+    doc = json.loads(report.to_json(tmp_path / "r.json"))
+    for key in ("device", "config", "cycles", "latency_s", "energy_j", "peak_bytes", "nodes"):
+        assert key in doc
+    assert doc["device"] == "gap8" and doc["config"]["cores"] == 8
+    assert set(doc["peak_bytes"]) == {"L1", "L2", "L3"}
+    assert doc["peak_bytes"]["L1"] <= 65536
+    assert doc["latency_s"] == pytest.approx(sum(n["latency_s"] for n in doc["nodes"]))
+    assert doc["energy_j"] == pytest.approx(sum(n["energy_j"] for n in doc["nodes"]))
+    node = doc["nodes"][0]
+    assert {"name", "op", "cycles", "latency_s", "energy_j", "macs", "bytes", "placement"} <= set(node)
+    assert set(node["placement"].values()) <= {"L2"}  # KWS fits L2: weights and activations there
+    report.plot(tmp_path / "r.png")
+    assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "total:" in report.table()
+
+
+def test_gap8_cycles_fall_with_cores(kws, kws_input):
+    cycles = [run(kws, "gap8", kws_input, cores=c).cycles for c in (1, 2, 4, 8)]
+    assert cycles == sorted(cycles, reverse=True)
+    speedup = cycles[0] / cycles[-1]
+    assert 3.5 < speedup < 8  # parallel, short of ideal: imbalance, conflicts, fork/barrier, DMA
+
+
+def test_big_convolution_nears_pulp_nn_peak():
+    """A large 3x3 convolution sits within reach of PULP-NN's published 15.5 MAC/cycle."""
+    from edgert.emulators.kernels_pulpnn import kernel_split
+    from edgert.emulators.mix import cycle_table, cycles
+    from edgert.emulators.workload import Work
+    from edgert.devices.profiles import load_profile
+    ho = wo = 16
+    cin = cout = 64
+    work = Work("conv", "CONV_2D", False, ho * wo * cout * 9 * cin, ho * wo * cout, 9 * cin,
+                ho * wo * cout * 9 * cin, ho, wo * cout, cout, 0, 0, 0, (3, 3, 1, 1))
+    split = kernel_split(work)
+    per_core = cycles(split.per_unit, cycle_table(load_profile("gap8"), False)) * (ho // 8)
+    macs_per_cycle = work.macs / per_core
+    assert 12 < macs_per_cycle < 19
+
+
+def test_energy_follows_the_operating_points(kws, kws_input):
+    """Within one voltage, a lower clock wastes leakage over a longer run; dropping to the
+    lower-voltage point saves dynamic energy (V^2) — the fastest 1.0 V clock is the optimum."""
+    energy = {f: run(kws, "gap8", kws_input, freq_hz=f * 1e6).energy_j for f in (50, 90, 120, 175)}
+    latency = {f: run(kws, "gap8", kws_input, freq_hz=f * 1e6).latency_s for f in (50, 90, 175)}
+    assert latency[50] > latency[90] > latency[175]
+    assert energy[50] > energy[90]  # same 1.0 V point: leakage x longer time
+    assert energy[120] > energy[90]  # 120 MHz needs the 1.2 V point
+    assert energy[175] < energy[120]  # same 1.2 V point again: faster is cheaper
+    assert run(kws, "gap8", kws_input, freq_hz=90e6).config["operating_point"] == "1.0V"
+
+
+def test_weights_beyond_l2_pay_l3_traffic(kws, kws_input):
+    in_l2 = run(kws, "gap8", kws_input)
+    in_l3 = run(kws, "gap8", kws_input, weights="l3")
+    assert in_l3.peak_bytes["L3"] == kws.weight_bytes and in_l2.peak_bytes["L3"] == 0
+    assert in_l3.latency_s > in_l2.latency_s  # double buffering hides most of KWS's small weight tiles
+    assert in_l3.energy_j > in_l2.energy_j + kws.weight_bytes * 100e-12  # HyperRAM bytes are expensive
+    slow_link = max(in_l3.nodes, key=lambda n: n.detail["l3_s"])
+    assert slow_link.latency_s >= slow_link.detail["l3_s"]  # a node never beats its own L3 transfer
+    assert sum(n.detail["l3_bytes"] for n in in_l3.nodes) >= kws.weight_bytes
+
+
+def test_model_larger_than_l2_streams_weights_from_l3():
+    model = edgert.compile(MODELS / "pretrainedResnet_large_int8.tflite")
+    assert model.weight_bytes + model.arena_size > 512000  # does not fit GAP8's L2 budget
+    x = np.zeros(model.graph.tensors[model.graph.inputs[0]].shape, np.int8)
+    report = run(model, "gap8", x)
+    assert 0 < report.peak_bytes["L3"] < model.weight_bytes
+    assert any("stream from L3" in n for n in report.notes)
+    assert sum(n.detail["l3_bytes"] for n in report.nodes) > 0
+    with pytest.raises(ModelError, match="do not fit"):
+        Emulator(model, "gap8", backend=BACKEND, weights="l2")
+
+
+def test_float_on_gap8_is_far_slower_and_the_fpu_closes_the_gap(kws, kws_input):
+    kws_f = edgert.compile(MODELS / "kws_ref_model_float32.tflite")
+    x_f = np.random.default_rng(0).standard_normal(kws_f.graph.tensors[kws_f.graph.inputs[0]].shape).astype(np.float32)
+    gap8_int, gap8_float = run(kws, "gap8", kws_input).cycles, run(kws_f, "gap8", x_f).cycles
+    pulp_int, pulp_float = run(kws, "pulp-open", kws_input).cycles, run(kws_f, "pulp-open", x_f).cycles
+    assert gap8_float > 20 * gap8_int  # soft-float: tens of cycles per operation
+    assert pulp_float < gap8_float / 10  # the shared FPUs recover most of it
+    assert pulp_float < 5 * pulp_int
+
+
+def test_cmsis_nn_beats_reference_kernels_and_flash_wait_states_cost(kws, kws_input):
+    ref = run(kws, "stm32l4r5", kws_input)
+    cmsis = run(kws, "stm32l4r5", kws_input, kernels="cmsis-nn")
+    assert 2.5 < ref.cycles / cmsis.cycles < 8  # CMSIS-NN paper: 4.6x
+    in_sram = run(kws, "stm32l4r5", kws_input, weights="sram")
+    assert in_sram.cycles < ref.cycles
+    assert sum(n.detail["flash_stall_cycles"] for n in in_sram.nodes) == 0
+    with pytest.raises(InputError, match="cmsis-nn"):
+        Emulator(kws, "rv32imc", backend=BACKEND, kernels="cmsis-nn")
+
+
+def test_isa_profiles_count_instructions(kws, kws_input):
+    report = run(kws, "rv32imc", kws_input)
+    for node in report.nodes:
+        assert node.cycles == pytest.approx(node.detail["instructions"])  # one cycle per instruction
+    assert report.energy_j is None  # no power figures for an ISA model
+
+
+def test_bad_configuration_is_named(kws):
+    with pytest.raises(InputError, match="cores"):
+        Emulator(kws, "gap8", backend=BACKEND, cores=9)
+    with pytest.raises(InputError, match="no option"):
+        Emulator(kws, "gap8", backend=BACKEND, kernels="cmsis-nn")
+    with pytest.raises(ProfileError, match="exceeds"):
+        Emulator(kws, "gap8", backend=BACKEND, freq_hz=400e6)
+    with pytest.raises(ProfileError, match="unknown device"):
+        Emulator(kws, "gap42", backend=BACKEND)
+
+
+def test_cli_devices_and_emulate(tmp_path):
+    runner = CliRunner()
+    listing = runner.invoke(main, ["devices"])
+    assert listing.exit_code == 0 and "gap8" in listing.output and "stm32l4r5" in listing.output
+    shown = runner.invoke(main, ["devices", "show", "gap8"])
+    assert shown.exit_code == 0 and "memory.L1.size_bytes" in shown.output and "gap_props" in shown.output
+    model = str(MODELS / "kws_ref_model.tflite")
+    out = runner.invoke(main, ["emulate", model, "--device", "gap8", "--cores", "4", "--freq", "90MHz",
+                               "--backend", BACKEND, "--json", str(tmp_path / "r.json"), "--plot", str(tmp_path / "r.png")])
+    assert out.exit_code == 0, out.output
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["config"]["cores"] == 4 and doc["config"]["operating_point"] == "1.0V"
+    assert (tmp_path / "r.png").exists()
+    every = runner.invoke(main, ["emulate", model, "--device", "all", "--backend", BACKEND])
+    assert every.exit_code == 0 and "gap8" in every.output and "rv32imc" in every.output
+    bad = runner.invoke(main, ["emulate", model, "--device", "gap8", "--freq", "fast", "--backend", BACKEND])
+    assert bad.exit_code == 2 and "frequency" in bad.output
