@@ -1,0 +1,15 @@
+/* What each port provides to the portable core (firmware/ports/<port>/port.c). */
+#ifndef FW_PORT_H
+#define FW_PORT_H
+
+#include <stdint.h>
+
+void port_init(void);
+uint8_t port_getc(void);                        /* blocking */
+void port_write(const uint8_t *p, uint32_t n);  /* blocking */
+uint64_t port_cycles(void);                     /* the board counter (see port_counter) */
+const char *port_name(void);
+const char *port_counter(void);                 /* what port_cycles counts, e.g. "instret" */
+uint32_t port_clock_hz(void);                   /* port_cycles ticks per second of board time */
+
+#endif
