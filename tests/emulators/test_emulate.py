@@ -175,3 +175,20 @@ def test_cli_devices_and_emulate(tmp_path):
     assert every.exit_code == 0 and "gap8" in every.output and "rv32imc" in every.output
     bad = runner.invoke(main, ["emulate", model, "--device", "gap8", "--freq", "fast", "--backend", BACKEND])
     assert bad.exit_code == 2 and "frequency" in bad.output
+
+
+def test_grounding_compares_predicted_with_measured_counts(kws):
+    from edgert.emulators import grounding
+    predicted = grounding.predicted_instructions(kws, "rv32imc")
+    assert len(predicted) == len(kws.graph.nodes) and all(p[2] > 0 for p in predicted)
+    # A harness report 3 % above every prediction is within target; 20 % above one op type is not.
+    close = {"profile": "rv32imc", "nodes": [{"index": k, "op": op, "instructions": n * 1.03}
+                                             for k, (_, op, n) in enumerate(predicted)]}
+    result = grounding.compare(kws, close)
+    assert grounding.within_targets(result)
+    assert result["model"][0].error == pytest.approx(1 / 1.03 - 1)
+    far = {"profile": "rv32imc", "nodes": [{"index": k, "op": op, "instructions": n * (1.2 if op == "SOFTMAX" else 1.0)}
+                                           for k, (_, op, n) in enumerate(predicted)]}
+    assert not grounding.within_targets(grounding.compare(kws, far))
+    with pytest.raises(InputError, match="lack nodes"):
+        grounding.compare(kws, {"profile": "rv32imc", "nodes": close["nodes"][1:]})
