@@ -6,6 +6,16 @@
 
 static const ert_op OPS[] = {
     {"RESHAPE", ert_k_copy, ert_check_copy},
+    {"SNN_ADD", ert_k_snn_add, ert_check_snn_add},
+    {"SNN_CONV2D", ert_k_snn_conv2d, ert_check_snn_conv2d},
+    {"SNN_COPY", ert_k_copy, ert_check_copy},
+    {"SNN_DELAY", ert_k_snn_delay, ert_check_snn_delay},
+    {"SNN_LINEAR", ert_k_snn_linear, ert_check_snn_linear},
+    {"SNN_LINEAR_EVENT", ert_k_snn_linear_event, ert_check_snn_linear_event},
+    {"SNN_NEURON", ert_k_snn_neuron, ert_check_snn_neuron},
+    {"SNN_SCALE", ert_k_snn_scale, ert_check_snn_elementwise},
+    {"SNN_SUMPOOL2D", ert_k_snn_sumpool2d, ert_check_snn_sumpool2d},
+    {"SNN_THRESHOLD", ert_k_snn_threshold, ert_check_snn_elementwise},
 };
 
 const ert_op *ert_find_op(const char *name)
