@@ -25,7 +25,7 @@ INTEGRATORS = ("euler", "exact")
 RESETS = ("zero", "subtract")
 TIMINGS = ("same", "next")
 CUBA_ORDERS = ("old", "new")
-PATHS = ("event", "dense")
+SYNAPSES = ("event", "dense")
 MODES = ("float", "fixed")
 
 
@@ -40,13 +40,13 @@ class Conventions:
     spike_delay: int = 0  # steps before a neuron's spikes reach the next layer (Lava: 1)
     cuba_order: str = "old"  # CubaLIF: v integrates the current before ("old", Norse) or after
     #                          ("new", snnTorch Synaptic) this step's input enters it
-    path: str = "event"  # synapses: "event" (cost ~ spikes) or "dense" (cost ~ weights)
+    synapses: str = "event"  # "event": visit only inputs that spiked (cost ~ spikes); "dense": all
     mode: str = "float"  # "float" (float32) or "fixed" (int16 weights, int32 state)
     batch: int = 1  # samples run side by side (leading dimension of every tensor)
 
     def __post_init__(self):
         checks = [("integrator", INTEGRATORS), ("reset", RESETS), ("reset_timing", TIMINGS),
-                  ("cuba_order", CUBA_ORDERS), ("path", PATHS), ("mode", MODES)]
+                  ("cuba_order", CUBA_ORDERS), ("synapses", SYNAPSES), ("mode", MODES)]
         for name, allowed in checks:
             if getattr(self, name) not in allowed:
                 raise ModelError(f"spiking option {name}={getattr(self, name)!r}: use one of {allowed}")

@@ -1,0 +1,149 @@
+"""Spiking-network ops, float32: Numba kernels, the same loops (and sum order) as the C kernels
+in native/src/kernels/snn_float.c. Ops without a hot loop reuse the numpy reference."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from . import Call, kernel
+from . import snn_ops as ref
+
+
+@njit(cache=True)
+def _linear_dense(x, w, bias, y):
+    events = 0
+    for b in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            events += x[b, i] != 0
+        for o in range(w.shape[0]):
+            acc = y[b, o]
+            for i in range(x.shape[1]):
+                acc += x[b, i] * w[o, i]
+            y[b, o] = acc
+    return events
+
+
+@njit(cache=True)
+def _linear_event(x, wt, y):
+    events = 0
+    for b in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            xv = x[b, i]
+            if xv != 0:
+                events += 1
+                for o in range(wt.shape[1]):
+                    y[b, o] += xv * wt[i, o]
+    return events
+
+
+def _start(call: Call, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    x = np.ascontiguousarray(call.inputs[0]).reshape(call.inputs[0].shape[0], -1)
+    b = call.inputs[2]
+    y = np.zeros((x.shape[0], n_out), np.float32) if b is None else np.tile(b, (x.shape[0], 1))
+    return x, y
+
+
+@kernel("SNN_LINEAR", "numba")
+def linear(call: Call):
+    w = call.inputs[1]
+    x, y = _start(call, w.shape[0])
+    events = _linear_dense(x, w, None, y)
+    call.activity = (events, events * w.shape[0])
+    return [y]
+
+
+@kernel("SNN_LINEAR_EVENT", "numba")
+def linear_event(call: Call):
+    wt = call.inputs[1]
+    x, y = _start(call, wt.shape[1])
+    events = _linear_event(x, wt, y)
+    call.activity = (events, events * wt.shape[1])
+    return [y]
+
+
+@njit(cache=True)
+def _conv(x, w, bias, y, sh, sw, ph, pw, dh, dw, groups):
+    bsz, cin, h, wd = x.shape
+    cout, cig, kh, kw = w.shape
+    cog = cout // groups
+    events = 0
+    for b in range(bsz):
+        for co in range(cout):
+            c0 = (co // cog) * cig
+            for oy in range(y.shape[2]):
+                for ox in range(y.shape[3]):
+                    acc = bias[co]
+                    for ci in range(cig):
+                        for ky in range(kh):
+                            iy = oy * sh - ph + ky * dh
+                            if iy < 0 or iy >= h:
+                                continue
+                            for kx in range(kw):
+                                ix = ox * sw - pw + kx * dw
+                                if ix < 0 or ix >= wd:
+                                    continue
+                                xv = x[b, c0 + ci, iy, ix]
+                                if xv != 0:
+                                    acc += xv * w[co, ci, ky, kx]
+                                    events += 1
+                    y[b, co, oy, ox] = acc
+    return events
+
+
+@kernel("SNN_CONV2D", "numba")
+def conv2d(call: Call):
+    x, w, (sh, sw), (ph, pw), (dh, dw), groups, (ho, wo) = ref.conv_geometry(call)
+    b = call.inputs[2] if call.inputs[2] is not None else np.zeros(w.shape[0], np.float32)
+    y = np.empty((x.shape[0], w.shape[0], ho, wo), np.float32)
+    events = _conv(np.ascontiguousarray(x), np.ascontiguousarray(w), b, y, sh, sw, ph, pw, dh, dw, groups)
+    call.activity = (int(np.count_nonzero(call.inputs[0])), events)
+    return [y.reshape(call.out_tensor(0).shape)]
+
+
+@njit(cache=True)
+def _neuron(x, p, v, i, out, v_out, i_out, synapse, spiking, subtract, late, cuba_new):
+    spikes = 0
+    for b in range(x.shape[0]):
+        for k in range(x.shape[1]):
+            vv = v[b, k]
+            drive = x[b, k]
+            th = p[3, k]
+            fired = spiking and late and vv > th
+            if fired and not subtract:
+                vv = p[4, k]
+            if synapse:
+                i_new = p[5, k] * i[b, k] + p[6, k] * x[b, k]
+                drive = i_new if cuba_new else i[b, k]
+                i_out[b, k] = i_new
+            vv = p[0, k] * vv + p[1, k] * drive + p[2, k]
+            if fired and subtract:
+                vv = vv - th
+            if spiking:
+                z = vv > th
+                if z and not late:
+                    vv = vv - th if subtract else p[4, k]
+                out[b, k] = np.float32(1.0) if z else np.float32(0.0)
+                spikes += z
+            else:
+                out[b, k] = vv
+            v_out[b, k] = vv
+    return spikes
+
+
+@kernel("SNN_NEURON", "numba")
+def neuron(call: Call):
+    shape = call.inputs[0].shape
+    flat = lambda a: np.ascontiguousarray(a).reshape(shape[0], -1)
+    x, v = flat(call.inputs[0]), flat(call.inputs[2])
+    synapse = bool(call.attr("synapse"))
+    i = flat(call.inputs[3]) if synapse else v
+    out, v_out, i_out = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+    spikes = _neuron(x, call.inputs[1], v, i, out, v_out, i_out, synapse, bool(call.attr("spiking")),
+                     call.attr("reset") == 1, call.attr("reset_next") == 1, bool(call.attr("cuba_new")))
+    call.activity = (x.size, spikes)
+    outs = [out.reshape(shape), v_out.reshape(shape)]
+    return outs + [i_out.reshape(shape)] if synapse else outs
+
+
+for _op in ("SNN_SUMPOOL2D", "SNN_SCALE", "SNN_ADD", "SNN_THRESHOLD", "SNN_DELAY", "SNN_COPY"):
+    kernel(_op, "numba")(getattr(ref, _op[4:].lower()))
