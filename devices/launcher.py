@@ -1,7 +1,10 @@
-"""QEMU boards: build the firmware if needed, start QEMU with its UART on a local TCP port,
-yield the pyserial URL, and always stop QEMU (also when the caller fails or dies).
+"""Start emulated boards and yield their serial URL; always stop them (also when the caller
+fails or dies: PR_SET_PDEATHSIG).
 
-    with qemu_board("qemu-riscv32") as url, Board.open(url) as board: ...
+    with qemu_board("qemu-riscv32") as url, Board.open(url) as board: ...   # QEMU, TCP serial
+    with host_board() as url, Board.open(url) as board: ...                 # POSIX process, pty
+
+The firmware is built with make when missing or stale.
 """
 from __future__ import annotations
 
@@ -50,21 +53,21 @@ def machine(name: str) -> QemuMachine:
     return MACHINES[key]
 
 
-def firmware_path(name: str, build: bool = True) -> Path:
-    """The firmware ELF for a QEMU board, built with make when missing or stale."""
+def build_firmware(port: str, packages: str = "gcc") -> Path:
+    """make -C firmware PORT=port (a no-op when up to date); returns the built binary."""
+    if not shutil.which("make"):
+        raise BoardError("building the firmware needs `make`")
+    proc = subprocess.run(["make", "-s", "-C", str(FIRMWARE_DIR), f"PORT={port}"],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise BoardError(f"firmware build for {port} failed (needs: apt-get install "
+                         f"--no-install-recommends {packages}):\n{proc.stderr[-2000:]}")
+    return FIRMWARE_DIR / "build" / port / ("edgert-fw" if port == "host" else "edgert-fw.elf")
+
+
+def firmware_path(name: str) -> Path:
     m = machine(name)
-    if build:
-        if not shutil.which("make"):
-            raise BoardError("building the firmware needs `make`")
-        proc = subprocess.run(["make", "-s", "-C", str(FIRMWARE_DIR), f"PORT={m.port}"],
-                              capture_output=True, text=True)
-        if proc.returncode:
-            raise BoardError(f"firmware build for {m.port} failed (needs: apt-get install "
-                             f"--no-install-recommends {m.packages}):\n{proc.stderr[-2000:]}")
-    elf = FIRMWARE_DIR / "build" / m.port / "edgert-fw.elf"
-    if not elf.exists():
-        raise BoardError(f"no firmware at {elf}: run make -C firmware PORT={m.port}")
-    return elf
+    return build_firmware(m.port, m.packages)
 
 
 def _die_with_parent():  # runs in the child between fork and exec
@@ -133,5 +136,21 @@ def qemu_board(name: str = "qemu-riscv32"):
     proc, url = start(name)
     try:
         yield url
+    finally:
+        stop(proc)
+
+
+@contextlib.contextmanager
+def host_board():
+    """The firmware core as a host process serving a pseudo-terminal; yields the pty path."""
+    exe = build_firmware("host")
+    proc = subprocess.Popen([str(exe)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    try:
+        found, out = _wait_for(proc, b"\n", 10)
+        line = out.decode(errors="replace").strip()
+        if not found or "serial on " not in line:
+            raise BoardError(f"host firmware did not start: {line!r}")
+        yield line.split("serial on ", 1)[1]
     finally:
         stop(proc)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from edgert.errors import MeterError
 
+from .sync import logic_edges
 from .trace import Trace
 
 _partial_counter = itertools.count()
@@ -38,6 +39,9 @@ class Meter:
         self.supply_voltage: float | None = None
         self.powered = False
         self.host_t0: float | None = None  # host monotonic time of meter time 0
+        #: logic input wired to the board's timestamp pin (MLPerf Tiny style); its falling
+        #: edges become trace edges. Only meters that record logic inputs use it.
+        self.timestamp_bit: int | None = None
         self.partial_dir = Path(tempfile.gettempdir())
         self._chunks: list[Trace] = []
         self._windows: list[tuple[float, float]] = []
@@ -199,6 +203,8 @@ class Meter:
         trace = Trace.concat(chunks, meter=self.kind, where=self.where,
                              sample_rate=self.sample_rate, supply_voltage=self.supply_voltage)
         trace.windows = sorted(trace.windows + windows)
+        if self.timestamp_bit is not None and trace.logic is not None and len(trace):
+            edges += list(logic_edges(trace.t, trace.logic, self.timestamp_bit, falling=True))
         trace.edges = sorted(trace.edges + edges)
         return trace
 

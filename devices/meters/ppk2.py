@@ -10,7 +10,6 @@ from edgert.errors import MeterError
 
 from . import ppk2_protocol as p
 from .base import Meter
-from .sync import logic_edges
 from .trace import Trace
 
 
@@ -116,9 +115,6 @@ class PPK2(Meter):
         if self._decoder is not None:
             trace.meta["lost_samples"] = self._decoder.lost
         trace.meta["mode"] = self.mode
-        if self.timestamp_bit is not None and trace.logic is not None and len(trace):
-            pin = logic_edges(trace.t, trace.logic, self.timestamp_bit, falling=True)
-            trace.edges = sorted(trace.edges + list(pin))
         return trace
 
     def _close(self):

@@ -57,6 +57,7 @@ static uint32_t status2(uint8_t status, uint32_t a, uint32_t b)
 ert_status fw_invoke(uint64_t *start, uint64_t *end)
 {
     ert_ctx *ctx = &fw.ctx;
+    port_counter_sync();
     *start = port_cycles();
     for (uint32_t i = 0; i < ctx->model.n_nodes; i++) {
         ert_node n;
@@ -235,6 +236,7 @@ static uint32_t do_invoke_node(const uint8_t *p, uint32_t n)
     uint32_t *act = fw.node_activity[i];
     for (int k = 0; k < ERT_N_ACTIVITY; k++) act[k] = 0;
     fw.ctx.error_node = ERT_NONE;
+    port_counter_sync();
     uint64_t c0 = port_cycles();
     ert_status s = op->run(&fw.ctx, i, act);
     fw.node_cycles[i] = port_cycles() - c0;

@@ -11,5 +11,8 @@ uint64_t port_cycles(void);                     /* the board counter (see port_c
 const char *port_name(void);
 const char *port_counter(void);                 /* what port_cycles counts, e.g. "instret" */
 uint32_t port_clock_hz(void);                   /* port_cycles ticks per second of board time */
+/* Called before each measured inference: ports whose counter has a phase (SysTick) restart it
+ * here so per-node counts are identical run to run; port_cycles stays monotonic. */
+void port_counter_sync(void);
 
 #endif

@@ -60,6 +60,7 @@ uint64_t port_cycles(void)
 const char *port_name(void) { return "host"; }
 const char *port_counter(void) { return "ns"; }
 uint32_t port_clock_hz(void) { return 1000000000u; }
+void port_counter_sync(void) {}
 
 int main(void)
 {

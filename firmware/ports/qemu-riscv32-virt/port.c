@@ -46,6 +46,7 @@ uint64_t port_cycles(void)
 const char *port_name(void) { return "qemu-riscv32-virt"; }
 const char *port_counter(void) { return "instret"; }
 uint32_t port_clock_hz(void) { return 1000000000u; }
+void port_counter_sync(void) {}
 
 int main(void)
 {

@@ -1,0 +1,103 @@
+"""INA219 / INA226 current monitors streamed by the edgert serial bridge (pyserial)."""
+
+from __future__ import annotations
+
+import time
+
+import serial
+
+from edgert.errors import MeterError
+
+from .base import Meter
+from .ina_protocol import MIN_PERIOD_US, LineDecoder
+from .trace import Trace
+
+
+class INABridge(Meter):
+    """The bridge measures a board powered elsewhere (it cannot supply it). Its pin input
+    records the board's timestamp line; falling edges become trace edges."""
+
+    kind = "ina"
+
+    def __init__(self, port: str, baudrate: int = 921600, reply_timeout: float = 1.0,
+                 timestamp_pin: bool = True):
+        super().__init__(port)
+        self.reply_timeout = reply_timeout
+        self.timestamp_bit = 0 if timestamp_pin else None
+        try:
+            self.ser = serial.serial_for_url(port, baudrate=baudrate, timeout=0.05)
+        except (serial.SerialException, OSError) as e:
+            raise MeterError(f"cannot open INA bridge port {port!r} ({e})") from e
+        self._decoder = LineDecoder()
+        ident = self._command("ID?").split(",")
+        if len(ident) != 4 or ident[0] != "EDGERT-INA" or ident[1] not in MIN_PERIOD_US:
+            self.ser.close()
+            raise MeterError(f"{port} answered ID? with {','.join(ident)!r}, not an edgert "
+                             "INA bridge; flash firmware/bridge-ina or check the port")
+        self.chip, self.firmware, self.shunt_mohm = ident[1], ident[2], float(ident[3])
+
+    def _read(self) -> bytes:
+        try:
+            data = self.ser.read(max(1, self.ser.in_waiting))
+            while self.ser.in_waiting:
+                data += self.ser.read(self.ser.in_waiting)
+        except (serial.SerialException, OSError, TypeError) as e:
+            raise MeterError(f"serial port closed: {e}") from e
+        return data
+
+    def _command(self, text: str) -> str:
+        """Send one command; return its reply line (data lines still arriving are kept)."""
+        try:
+            self.ser.write(text.encode() + b"\n")
+        except (serial.SerialException, OSError) as e:
+            raise MeterError(f"INA bridge on {self.where}: write failed ({e})") from e
+        deadline = time.monotonic() + self.reply_timeout
+        while time.monotonic() < deadline:
+            rows = self._decoder.feed(self._read())
+            if len(rows):
+                self._pending.append(rows)
+            if self._decoder.other:
+                reply = self._decoder.other.pop(0)
+                if reply.startswith("ERR"):
+                    raise MeterError(f"INA bridge refused {text!r}: {reply}")
+                return reply
+        raise MeterError(f"INA bridge on {self.where} did not answer {text!r} within "
+                         f"{self.reply_timeout} s")
+
+    _pending: list = []
+
+    def _configure(self, sample_rate, current_range, supply_voltage):
+        if current_range is not None:
+            raise MeterError("the INA bridge range is set by its shunt resistor: "
+                             "pass current_range=None")
+        period_us = max(MIN_PERIOD_US[self.chip], round(1e6 / (sample_rate or 1000.0)))
+        self._command(f"CFG {period_us} 1")
+        return 1e6 / period_us
+
+    def _begin(self):
+        self._pending = []
+        self._command("START")
+
+    def _rows_to_trace(self, rows) -> Trace | None:
+        if not len(rows):
+            return None
+        return Trace(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3].astype("uint8"))
+
+    def _poll(self) -> Trace | None:
+        rows = [*self._pending, self._decoder.feed(self._read())]
+        self._pending = []
+        return self._rows_to_trace(Trace_rows(rows))
+
+    def _end(self) -> Trace | None:
+        self._command("STOP")
+        rows = Trace_rows(self._pending)
+        self._pending = []
+        return self._rows_to_trace(rows)
+
+    def _snapshot(self) -> Trace:
+        trace = super()._snapshot()
+        trace.meta.update(chip=self.chip, lost_samples=self._decoder.lost)
+        return trace
+
+    def _close(self):
+        self.ser.close()
