@@ -28,11 +28,6 @@ def register(kind: str):
     return add
 
 
-def cost_model_kinds() -> list[str]:
-    _load_builtin_models()
-    return sorted(_COST_MODELS)
-
-
 def cost_model(kind: str) -> type | None:
     _load_builtin_models()
     return _COST_MODELS.get(kind)
@@ -57,6 +52,11 @@ class DeviceModel:
 
     def node_cost(self, index: int, activity: dict[str, int]) -> NodeCost:
         raise NotImplementedError
+
+    def summarize(self, costs: list[NodeCost], activity: dict[int, dict]) -> dict:
+        """Run-level results that are not a sum over nodes (units working in parallel, real-time
+        slack, multi-core throughput, ...). A `latency_s` / `energy_j` here replaces the sums."""
+        return {}
 
 
 def options(device: str, config: dict, defaults: dict) -> dict:
@@ -97,7 +97,7 @@ class Emulator:
                  for k, c in enumerate(self._static)]
         dm = self.device_model
         return outputs, Report(self.profile.name, dict(dm.config), costs, dict(dm.peak_bytes),
-                               dict(dm.capacity_bytes), list(dm.notes))
+                               dict(dm.capacity_bytes), list(dm.notes), dm.summarize(costs, activity))
 
 
 def emulate(model, device, inputs, backend: str = "c", **config):
