@@ -28,4 +28,39 @@ ert_status ert_check_snn_elementwise(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_snn_neuron(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_snn_delay(ert_ctx *ctx, uint32_t node);
 
+/* kernels/int8_*.c, float_*.c (+ tflite_common.c): TFLite int8 ops bit-exact with TFLite
+ * Micro, and their float32 (_F32) counterparts. docs/int8.md. */
+ert_status ert_k_int8_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_int8_depthwise(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_int8_fc(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_int8_avgpool(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_int8_maxpool(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_int8_add(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_int8_quantize(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_int8_requantize(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_int8_dequantize(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_int8_softmax(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_float_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_float_depthwise(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_float_fc(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_float_avgpool(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_float_maxpool(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_float_add(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_float_softmax(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_int8_conv2d(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_int8_depthwise(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_int8_fc(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_int8_pool(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_int8_add(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_int8_quantize(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_int8_requantize(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_int8_dequantize(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_int8_softmax(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_float_conv2d(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_float_depthwise(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_float_fc(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_float_pool(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_float_add(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_float_softmax(ert_ctx *ctx, uint32_t node);
+
 #endif

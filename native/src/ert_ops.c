@@ -5,6 +5,21 @@
 #include "ert_kernels.h"
 
 static const ert_op OPS[] = {
+    {"ADD", ert_k_int8_add, ert_check_int8_add},
+    {"ADD_F32", ert_k_float_add, ert_check_float_add},
+    {"AVERAGE_POOL_2D", ert_k_int8_avgpool, ert_check_int8_pool},
+    {"AVERAGE_POOL_2D_F32", ert_k_float_avgpool, ert_check_float_pool},
+    {"CONV_2D", ert_k_int8_conv2d, ert_check_int8_conv2d},
+    {"CONV_2D_F32", ert_k_float_conv2d, ert_check_float_conv2d},
+    {"DEPTHWISE_CONV_2D", ert_k_int8_depthwise, ert_check_int8_depthwise},
+    {"DEPTHWISE_CONV_2D_F32", ert_k_float_depthwise, ert_check_float_depthwise},
+    {"DEQUANTIZE", ert_k_int8_dequantize, ert_check_int8_dequantize},
+    {"FULLY_CONNECTED", ert_k_int8_fc, ert_check_int8_fc},
+    {"FULLY_CONNECTED_F32", ert_k_float_fc, ert_check_float_fc},
+    {"MAX_POOL_2D", ert_k_int8_maxpool, ert_check_int8_pool},
+    {"MAX_POOL_2D_F32", ert_k_float_maxpool, ert_check_float_pool},
+    {"QUANTIZE", ert_k_int8_quantize, ert_check_int8_quantize},
+    {"REQUANTIZE", ert_k_int8_requantize, ert_check_int8_requantize},
     {"RESHAPE", ert_k_copy, ert_check_copy},
     {"SNN_ADD", ert_k_snn_add, ert_check_snn_add},
     {"SNN_CONV2D", ert_k_snn_conv2d, ert_check_snn_conv2d},
@@ -16,6 +31,8 @@ static const ert_op OPS[] = {
     {"SNN_SCALE", ert_k_snn_scale, ert_check_snn_elementwise},
     {"SNN_SUMPOOL2D", ert_k_snn_sumpool2d, ert_check_snn_sumpool2d},
     {"SNN_THRESHOLD", ert_k_snn_threshold, ert_check_snn_elementwise},
+    {"SOFTMAX", ert_k_int8_softmax, ert_check_int8_softmax},
+    {"SOFTMAX_F32", ert_k_float_softmax, ert_check_float_softmax},
 };
 
 const ert_op *ert_find_op(const char *name)

@@ -1,0 +1,159 @@
+/* TFLite int8 element-wise ops: ADD (left_shift = 20 rescale, NumPy broadcasting up to 6-D),
+ * QUANTIZE float -> int8, REQUANTIZE int8 -> int8, DEQUANTIZE int8 -> float. */
+#include <stddef.h>
+#include "ert_kernels.h"
+#include "ert_math.h"
+#include "tflite_common.h"
+
+/* ---- ADD --------------------------------------------------------------------------- */
+
+typedef struct {
+    tfl_broadcast bc;
+    const int32_t *zp, *mult, *shift;
+    int32_t left, act_min, act_max;
+    const int8_t *a, *b;
+    int8_t *y;
+} add_args;
+
+static ert_status add_args_get(ert_ctx *ctx, uint32_t node, add_args *p)
+{
+    ert_tensor a, b, y;
+    uint32_t nz, nm, ns;
+    p->a = ert_input(ctx, node, 0, &a);
+    p->b = ert_input(ctx, node, 1, &b);
+    p->y = ert_output(ctx, node, 0, &y);
+    if (!p->a || !p->b || a.dtype != ERT_INT8 || b.dtype != ERT_INT8 || y.dtype != ERT_INT8)
+        return ert_fail(ctx, node, ERT_E_SHAPE, "ADD needs two int8 inputs and an int8 output");
+    if (!tfl_broadcast_get(&a, &b, &y, &p->bc))
+        return ert_fail(ctx, node, ERT_E_SHAPE, "ADD input shapes do not broadcast to the output shape");
+    p->zp = ert_attr_i32s(ctx, node, "zp", &nz);
+    p->mult = ert_attr_i32s(ctx, node, "multiplier", &nm);
+    p->shift = ert_attr_i32s(ctx, node, "shift", &ns);
+    if (!p->zp || !p->mult || !p->shift || nz != 3 || nm != 3 || ns != 3)
+        return ert_fail(ctx, node, ERT_E_ATTR, "ADD needs attrs zp, multiplier, shift of 3 values");
+    for (int k = 0; k < 3; k++)
+        if (p->shift[k] > 0 || p->shift[k] < -31 || p->zp[k] < -128 || p->zp[k] > 127)
+            return ert_fail(ctx, node, ERT_E_ATTR, "ADD shift outside [-31, 0] or zero point outside int8");
+    p->left = ert_attr_i32(ctx, node, "left_shift", 20);
+    p->act_min = ert_attr_i32(ctx, node, "act_min", -128);
+    p->act_max = ert_attr_i32(ctx, node, "act_max", 127);
+    if (p->left < 0 || p->left > 23 || p->act_min < -128 || p->act_max > 127 || p->act_min > p->act_max)
+        return ert_fail(ctx, node, ERT_E_ATTR, "ADD left_shift outside [0, 23] or activation range outside int8");
+    return ERT_OK;
+}
+
+ert_status ert_check_int8_add(ert_ctx *ctx, uint32_t node)
+{
+    add_args p = {0};
+    return add_args_get(ctx, node, &p);
+}
+
+static inline int8_t add_one(const add_args *p, int32_t qa, int32_t qb)
+{
+    int32_t s1 = tfl_rdbpot(tfl_srdhm((qa - p->zp[0]) * (1 << p->left), p->mult[0]), -p->shift[0]);
+    int32_t s2 = tfl_rdbpot(tfl_srdhm((qb - p->zp[1]) * (1 << p->left), p->mult[1]), -p->shift[1]);
+    int32_t r = tfl_rdbpot(tfl_srdhm(s1 + s2, p->mult[2]), -p->shift[2]) + p->zp[2];
+    return (int8_t)tfl_clamp(r, p->act_min, p->act_max);
+}
+
+ert_status ert_k_int8_add(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{
+    add_args p = {0};
+    ert_status s = add_args_get(ctx, node, &p);
+    (void)activity;
+    if (s != ERT_OK) return s;
+    if (p.bc.same) {
+        for (size_t i = 0; i < p.bc.total; i++) p.y[i] = add_one(&p, p.a[i], p.b[i]);
+    } else {
+        for (size_t i = 0; i < p.bc.total; i++) {
+            size_t oa, ob;
+            tfl_broadcast_offsets(&p.bc, i, &oa, &ob);
+            p.y[i] = add_one(&p, p.a[oa], p.b[ob]);
+        }
+    }
+    return ERT_OK;
+}
+
+/* ---- QUANTIZE / REQUANTIZE / DEQUANTIZE -------------------------------------------- */
+
+static ert_status unary(ert_ctx *ctx, uint32_t node, uint32_t in_type, uint32_t out_type,
+                        const void **x, void **y, uint32_t *count)
+{
+    ert_tensor a, b;
+    *x = ert_input(ctx, node, 0, &a);
+    *y = ert_output(ctx, node, 0, &b);
+    if (!*x || a.dtype != in_type || b.dtype != out_type || a.nbytes / ert_dtype_size(in_type) != b.nbytes / ert_dtype_size(out_type))
+        return ert_fail(ctx, node, ERT_E_SHAPE, "input / output types or sizes do not fit the op");
+    *count = b.nbytes / ert_dtype_size(out_type);
+    return ERT_OK;
+}
+
+ert_status ert_check_int8_quantize(ert_ctx *ctx, uint32_t node)
+{
+    const void *x; void *y; uint32_t n;
+    float scale = ert_attr_f32(ctx, node, "scale", 0.0f);
+    if (!(scale > 0.0f)) return ert_fail(ctx, node, ERT_E_ATTR, "QUANTIZE scale must be positive");
+    return unary(ctx, node, ERT_FLOAT32, ERT_INT8, &x, &y, &n);
+}
+
+ert_status ert_k_int8_quantize(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{
+    const void *xv; void *yv; uint32_t n;
+    ert_status s = unary(ctx, node, ERT_FLOAT32, ERT_INT8, &xv, &yv, &n);
+    const float *x = xv;
+    int8_t *y = yv;
+    float scale = ert_attr_f32(ctx, node, "scale", 1.0f);
+    int32_t zp = ert_attr_i32(ctx, node, "zp_out", 0);
+    (void)activity;
+    if (s != ERT_OK) return s;
+    for (uint32_t i = 0; i < n; i++) {
+        float v = ert_roundf(x[i] / scale);   /* float32 division, half away from zero */
+        v = v != v ? 0.0f : tfl_clampf(v, -1e6f, 1e6f);
+        y[i] = (int8_t)tfl_clamp((int32_t)v + zp, -128, 127);
+    }
+    return ERT_OK;
+}
+
+ert_status ert_check_int8_requantize(ert_ctx *ctx, uint32_t node)
+{
+    const void *x; void *y; uint32_t n;
+    int32_t shift = ert_attr_i32(ctx, node, "shift", 99);
+    if (shift < -31 || shift > 31) return ert_fail(ctx, node, ERT_E_ATTR, "REQUANTIZE shift outside [-31, 31]");
+    return unary(ctx, node, ERT_INT8, ERT_INT8, &x, &y, &n);
+}
+
+ert_status ert_k_int8_requantize(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{
+    const void *xv; void *yv; uint32_t n;
+    ert_status s = unary(ctx, node, ERT_INT8, ERT_INT8, &xv, &yv, &n);
+    const int8_t *x = xv;
+    int8_t *y = yv;
+    int32_t m = ert_attr_i32(ctx, node, "multiplier", 0), shift = ert_attr_i32(ctx, node, "shift", 0);
+    int32_t zp_in = ert_attr_i32(ctx, node, "zp_in", 0), zp_out = ert_attr_i32(ctx, node, "zp_out", 0);
+    (void)activity;
+    if (s != ERT_OK) return s;
+    if (shift < -31 || shift > 31) return ert_fail(ctx, node, ERT_E_ATTR, "REQUANTIZE shift outside [-31, 31]");
+    for (uint32_t i = 0; i < n; i++)
+        y[i] = (int8_t)tfl_clamp(tfl_mbqm(x[i] - zp_in, m, shift) + zp_out, -128, 127);
+    return ERT_OK;
+}
+
+ert_status ert_check_int8_dequantize(ert_ctx *ctx, uint32_t node)
+{
+    const void *x; void *y; uint32_t n;
+    return unary(ctx, node, ERT_INT8, ERT_FLOAT32, &x, &y, &n);
+}
+
+ert_status ert_k_int8_dequantize(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{
+    const void *xv; void *yv; uint32_t n;
+    ert_status s = unary(ctx, node, ERT_INT8, ERT_FLOAT32, &xv, &yv, &n);
+    const int8_t *x = xv;
+    float *y = yv;
+    double scale = ert_attr_f64(ctx, node, "scale", 1.0);
+    int32_t zp = ert_attr_i32(ctx, node, "zp_in", 0);
+    (void)activity;
+    if (s != ERT_OK) return s;
+    for (uint32_t i = 0; i < n; i++) y[i] = (float)(scale * (double)(x[i] - zp));
+    return ERT_OK;
+}

@@ -1,0 +1,85 @@
+/* Shared by the TFLite int8 and float32 kernels: gemmlowp fixed-point primitives (TFLM
+ * double-rounding requantization) and the validated geometry of conv / pool nodes.
+ * Arithmetic restated in docs/int8.md (from shared/reference/int8-semantics.md). */
+#ifndef TFLITE_COMMON_H
+#define TFLITE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ert.h"
+
+/* round(a*b / 2^31), ties toward +inf, saturating the single overflow case */
+static inline int32_t tfl_srdhm(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));   /* C division truncates toward 0 */
+}
+
+/* round(x / 2^e), ties away from zero; 0 <= e <= 31 */
+static inline int32_t tfl_rdbpot(int32_t x, int32_t e)
+{
+    int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + ((x & mask) > threshold ? 1 : 0);
+}
+
+/* MultiplyByQuantizedMultiplier; shift in [-31, 31] (checked at load time) */
+static inline int32_t tfl_mbqm(int32_t x, int32_t m, int32_t shift)
+{
+    int32_t left = shift > 0 ? shift : 0, right = shift < 0 ? -shift : 0;
+    return tfl_rdbpot(tfl_srdhm((int32_t)((uint32_t)x << left), m), right);
+}
+
+static inline int32_t tfl_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static inline float tfl_clampf(float v, float lo, float hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Geometry of a CONV_2D / DEPTHWISE_CONV_2D / pooling node (NHWC), all validated. */
+typedef struct {
+    int32_t n, h, w, cin;
+    int32_t oh, ow, cout;
+    int32_t kh, kw;
+    int32_t sh, sw, dh, dw, ph, pw;
+    int32_t mult;   /* depthwise channel multiplier */
+} tfl_geom;
+
+enum { TFL_CONV, TFL_DEPTHWISE, TFL_POOL };
+
+/* Read and validate the geometry; `dtype` is the activation type (ERT_INT8 / ERT_FLOAT32).
+ * Returns ERT_OK or fails the node with a detail naming the broken check. */
+ert_status tfl_geom_get(ert_ctx *ctx, uint32_t node, int kind, uint32_t dtype, tfl_geom *g);
+
+/* Per-channel requantization parameters of a conv / FC node, validated: count == channels,
+ * shifts in [-31, 31], activation range inside int8. */
+typedef struct {
+    const int32_t *mult, *shift;
+    int32_t zp_in, zp_out, act_min, act_max;
+} tfl_requant;
+
+ert_status tfl_requant_get(ert_ctx *ctx, uint32_t node, uint32_t channels, tfl_requant *q);
+
+/* Constant-or-arena tensor `k` of a node with exactly `count` elements of `dtype`; NULL on mismatch. */
+const void *tfl_vector(ert_ctx *ctx, uint32_t node, uint32_t k, uint32_t dtype, uint32_t count);
+
+/* NumPy broadcasting of two inputs to an output shape (element-wise ops). */
+typedef struct {
+    int32_t dims[ERT_MAX_RANK];             /* output shape, right-aligned to 6 dims */
+    size_t stride_a[ERT_MAX_RANK], stride_b[ERT_MAX_RANK];  /* 0 along broadcast dims */
+    size_t total;
+    int same;                               /* both inputs already have the output shape */
+} tfl_broadcast;
+
+/* 0 when a or b does not broadcast to y's shape. */
+int tfl_broadcast_get(const ert_tensor *a, const ert_tensor *b, const ert_tensor *y, tfl_broadcast *bc);
+/* Offsets into a and b of output element i (row-major). */
+void tfl_broadcast_offsets(const tfl_broadcast *bc, size_t i, size_t *oa, size_t *ob);
+
+#endif
