@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import serial
 
 from edgert.errors import MeterError
@@ -29,6 +30,7 @@ class INABridge(Meter):
         except (serial.SerialException, OSError) as e:
             raise MeterError(f"cannot open INA bridge port {port!r} ({e})") from e
         self._decoder = LineDecoder()
+        self._pending: list[np.ndarray] = []  # data rows read while waiting for a reply
         ident = self._command("ID?").split(",")
         if len(ident) != 4 or ident[0] != "EDGERT-INA" or ident[1] not in MIN_PERIOD_US:
             self.ser.close()
@@ -64,13 +66,14 @@ class INABridge(Meter):
         raise MeterError(f"INA bridge on {self.where} did not answer {text!r} within "
                          f"{self.reply_timeout} s")
 
-    _pending: list = []
-
     def _configure(self, sample_rate, current_range, supply_voltage):
         if current_range is not None:
             raise MeterError("the INA bridge range is set by its shunt resistor: "
                              "pass current_range=None")
-        period_us = max(MIN_PERIOD_US[self.chip], round(1e6 / (sample_rate or 1000.0)))
+        period_us = round(1e6 / (sample_rate or 1000.0))
+        if period_us < MIN_PERIOD_US[self.chip]:
+            raise MeterError(f"an {self.chip} bridge samples at most "
+                             f"{1e6 / MIN_PERIOD_US[self.chip]:.0f} S/s, not {sample_rate:g}")
         self._command(f"CFG {period_us} 1")
         return 1e6 / period_us
 
@@ -78,21 +81,19 @@ class INABridge(Meter):
         self._pending = []
         self._command("START")
 
-    def _rows_to_trace(self, rows) -> Trace | None:
+    def _take_pending(self) -> Trace | None:
+        rows, self._pending = np.concatenate(self._pending or [np.empty((0, 4))]), []
         if not len(rows):
             return None
-        return Trace(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3].astype("uint8"))
+        return Trace(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3].astype(np.uint8))
 
     def _poll(self) -> Trace | None:
-        rows = [*self._pending, self._decoder.feed(self._read())]
-        self._pending = []
-        return self._rows_to_trace(Trace_rows(rows))
+        self._pending.append(self._decoder.feed(self._read()))
+        return self._take_pending()
 
     def _end(self) -> Trace | None:
         self._command("STOP")
-        rows = Trace_rows(self._pending)
-        self._pending = []
-        return self._rows_to_trace(rows)
+        return self._take_pending()
 
     def _snapshot(self) -> Trace:
         trace = super()._snapshot()
