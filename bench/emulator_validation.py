@@ -18,7 +18,7 @@ from edgert.emulators import Emulator
 from edgert.emulators.kernels_c import kernel_mix
 from edgert.emulators.kernels_pulpnn import kernel_split
 from edgert.emulators.mix import cycle_table, cycles
-from edgert.emulators.workload import Work
+from edgert.emulators.workload import conv2d_work
 
 MODELS = Path(__file__).resolve().parents[1] / "models" / "mlperf_tiny"
 TINY = "mlcommons/tiny_results_v0.5 closed/reference/results/Nucleo-L4R5ZI"
@@ -29,14 +29,6 @@ def report(name: str, device: str, **config):
     spec = model.graph.tensors[model.graph.inputs[0]]
     x = np.zeros(spec.shape, spec.dtype)
     return Emulator(model, device, backend="numpy", **config).run(x)[1]
-
-
-def big_conv() -> Work:
-    """A 3x3, 64 -> 64 channel convolution on a 16 x 16 map: large enough for PULP-NN's peak."""
-    ho = wo = 16
-    c = 64
-    macs = ho * wo * c * 9 * c
-    return Work("conv", "CONV_2D", False, macs, ho * wo * c, 9 * c, macs, ho, wo * c, c, 0, 0, 0, (3, 3, 1, 1))
 
 
 def main() -> None:
@@ -56,7 +48,7 @@ def main() -> None:
          7373.7, r.energy_j * 1e6, "uJ")
 
     gap8 = load_profile("gap8")
-    work = big_conv()
+    work = conv2d_work(16, 16, 64, 64, 3)  # large enough for PULP-NN's peak
     split = kernel_split(work)
     per_core = cycles(split.per_unit, cycle_table(gap8, False)) * (work.rows // 8)
     case("peak int8 conv MAC/cycle, 8 cores (3x3, 64->64 on 16x16, compute only)",

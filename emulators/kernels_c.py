@@ -83,14 +83,14 @@ def generic_mix(work: Work) -> Mix:
 
 
 # Data-dependent work reported by kernels as activity counters (names from the runtime's op_info).
-# Float classes apply when the node computes in floating point; integer kernels use the ALU.
+# Written for floating-point kernels; integer kernels do the same work on the ALU.
 ACTIVITY = {
-    "synaptic_events": mix(load=2, alu=2, store=1, branch_taken=1),  # weight load, accumulate
-    "spikes": mix(load=1, alu=3, store=1, branch=1),  # emit: fan-out row lookup and queueing
-    "neuron_updates": mix(load=3, mul=2, alu=6, store=2, branch=2),
-    "nodes_visited": mix(load=4, fcmp=1, alu=3, branch_taken=1),  # decision-tree step
-    "comparisons": mix(load=2, fcmp=1, branch=1),
-    "distance_terms": mix(load=2, fma=1, branch_taken=1),  # k-NN / SVM kernel terms
+    "input_events": mix(load=2, alu=3, branch_taken=1),  # an input spike: find its synapse row
+    "synaptic_events": mix(load=2, flop=1, alu=1, store=1, branch_taken=1),  # weight load, accumulate
+    "neuron_updates": mix(load=3, flop=3, fcmp=1, alu=2, store=2, branch=1),  # leak, integrate, threshold
+    "spikes": mix(load=1, alu=3, store=1, branch=1),  # reset and emit
+    "nodes_visited": mix(load=4, fcmp=1, alu=3, branch_taken=1),  # decision-tree step: feature vs threshold
+    "trees_walked": mix(load=3, flop=1, alu=4, jump=2),  # root lookup, leaf value accumulated
 }
 
 

@@ -16,7 +16,7 @@ from edgert.runtime.ir import CONST
 
 from .core import DeviceModel, options, register
 from .kernels_c import activity_mix
-from .kernels_pulpnn import CALL, kernel_split
+from .kernels_pulpnn import CALL, Split, kernel_split
 from .mix import cycle_table, cycles
 from .report import NodeCost
 
@@ -94,7 +94,7 @@ class PulpModel(DeviceModel):
         split = kernel_split(work)
         counted, unknown = activity_mix(activity, work.float_math)
         if counted:  # data-dependent work: spread evenly over the cores that have units to do
-            split = type(split)(CALL, counted.scaled(1 / max(split.units, 1)), split.units)
+            split = Split(CALL, counted.scaled(1 / max(split.units, 1)), split.units)
         for name in unknown:
             if (note := f"activity counter {name!r} of {node.op} has no cost entry; not costed") not in self.notes:
                 self.notes.append(note)

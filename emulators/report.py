@@ -30,6 +30,7 @@ class Report:
     peak_bytes: dict[str, int]  # memory level -> peak bytes used
     capacity_bytes: dict[str, int]
     notes: list[str] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)  # run-level results (DeviceModel.summarize)
 
     @property
     def cycles(self) -> float:
@@ -37,10 +38,12 @@ class Report:
 
     @property
     def latency_s(self) -> float:
-        return sum(n.latency_s for n in self.nodes)
+        return self.summary.get("latency_s", sum(n.latency_s for n in self.nodes))
 
     @property
     def energy_j(self) -> float | None:
+        if "energy_j" in self.summary:
+            return self.summary["energy_j"]
         energies = [n.energy_j for n in self.nodes]
         return None if any(e is None for e in energies) else sum(energies)
 
@@ -52,7 +55,7 @@ class Report:
         return {"device": self.device, "config": self.config, "cycles": self.cycles,
                 "latency_s": self.latency_s, "energy_j": self.energy_j, "macs": self.macs,
                 "peak_bytes": self.peak_bytes, "capacity_bytes": self.capacity_bytes,
-                "notes": self.notes, "nodes": [asdict(n) for n in self.nodes]}
+                "notes": self.notes, "summary": self.summary, "nodes": [asdict(n) for n in self.nodes]}
 
     def to_json(self, path=None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
@@ -71,6 +74,7 @@ class Report:
         energy = "-" if self.energy_j is None else f"{self.energy_j * 1e6:.4g} uJ"
         lines = [body, "", f"total: {self.cycles:.4g} cycles, {self.latency_s * 1e3:.4g} ms, {energy}, "
                  f"{self.macs} MACs", f"peak memory: {memory}"]
+        lines += [f"{k}: {_show(v)}" for k, v in self.summary.items() if k not in ("latency_s", "energy_j")]
         return "\n".join(lines + [f"note: {n}" for n in self.notes])
 
     def plot(self, path) -> None:
@@ -98,3 +102,7 @@ class Report:
 def _where(placement: dict[str, str]) -> str:
     levels = sorted(set(placement.values()))
     return "/".join(levels)
+
+
+def _show(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

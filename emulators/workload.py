@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgert.runtime.ir import CONST, Graph, Node
+from edgert.runtime.ir import CONST, Graph, Node, Tensor
 
 CONV_OPS = {"CONV_2D"}
 DEPTHWISE_OPS = {"DEPTHWISE_CONV_2D"}
@@ -74,6 +74,18 @@ def node_work(node: Node, graph: Graph, macs: int) -> Work:
     reduction = max(_size(ins[0].shape) // max(n_out, 1), 1) if ins else 1
     return Work(kind, reduction=reduction, valid_terms=n_out * reduction, rows=rows, row_outputs=last,
                 channels=last, **base)
+
+
+def conv2d_work(h: int, w: int, cin: int, cout: int, k: int, stride: int = 1) -> Work:
+    """The Work of one int8 k x k SAME convolution on an h x w x cin map, for what-if studies."""
+    g = Graph()
+    ho, wo = math.ceil(h / stride), math.ceil(w / stride)
+    x = g.add_tensor(Tensor("x", "int8", (1, h, w, cin)))
+    wt = g.add_tensor(Tensor("w", "int8", (cout, k, k, cin), data=np.zeros((cout, k, k, cin), np.int8)))
+    y = g.add_tensor(Tensor("y", "int8", (1, ho, wo, cout)))
+    node = g.add_node("CONV_2D", [x, wt], [y], {"stride": [stride, stride], "dilation": [1, 1],
+                                                "pad": [_same_pad(h, ho, k, stride, 1), _same_pad(w, wo, k, stride, 1)]})
+    return node_work(node, g, ho * wo * cout * k * k * cin)
 
 
 def base_op(op: str) -> str:
