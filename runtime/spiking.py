@@ -27,6 +27,9 @@ TIMINGS = ("same", "next")
 CUBA_ORDERS = ("old", "new")
 SYNAPSES = ("event", "dense")
 MODES = ("float", "fixed")
+# NIR metadata key under which edgert's exporter records the conventions (a JSON object); the
+# importer takes them as defaults, so an exported graph re-imports with the same dynamics
+CONVENTIONS_KEY = "edgert_conventions"
 
 
 @dataclass(frozen=True)

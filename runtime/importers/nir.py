@@ -15,6 +15,7 @@ Graph conventions (docs/spiking.md):
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 from edgert.errors import FormatError, ModelError, UnsupportedOpError
 
 from ..ir import STATE, Graph, Tensor
-from ..spiking import Conventions, integrator_coefficients, leaky_coefficients
+from ..spiking import CONVENTIONS_KEY, Conventions, integrator_coefficients, leaky_coefficients
 
 MAX_DELAY_STEPS = 4096
 NEURON_TYPES = ("LIF", "IF", "LI", "I", "CubaLIF", "CubaLI")
@@ -51,9 +52,10 @@ def load(path, **options) -> Graph:
 
 
 def from_nir(graph, **options) -> Graph:
-    """Import an in-memory nir.NIRGraph with the given time-stepping options."""
+    """Import an in-memory nir.NIRGraph with the given time-stepping options (defaults: the
+    conventions edgert's exporter recorded in the graph's metadata, else Norse's)."""
     try:
-        conv = Conventions(**options)
+        conv = Conventions(**{**_recorded_conventions(graph), **options})
     except TypeError as e:
         raise ModelError(f"unknown NIR compile option ({e}); options: "
                          + ", ".join(Conventions.__dataclass_fields__)) from None
@@ -62,6 +64,19 @@ def from_nir(graph, **options) -> Graph:
         from .snn_fixed import to_fixed
         g = to_fixed(g)
     return g
+
+
+def _recorded_conventions(graph) -> dict:
+    raw = (getattr(graph, "metadata", None) or {}).get(CONVENTIONS_KEY)
+    if raw is None:
+        return {}
+    try:
+        recorded = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+    except ValueError:
+        raise FormatError(f"NIR metadata {CONVENTIONS_KEY!r} is not JSON") from None
+    if not isinstance(recorded, dict) or not set(recorded) <= set(Conventions.__dataclass_fields__):
+        raise FormatError(f"NIR metadata {CONVENTIONS_KEY!r} names unknown options: {recorded!r}")
+    return recorded
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Exporters: a compiled Graph back to an interchange format (NIR)."""
