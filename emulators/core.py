@@ -34,7 +34,7 @@ def cost_model(kind: str) -> type | None:
 
 
 def _load_builtin_models() -> None:
-    from . import mcu, pulp  # noqa: F401  (importing registers them)
+    from . import dpu, jetson, mcu, pulp, spinnaker  # noqa: F401  (importing registers them)
 
 
 class DeviceModel:

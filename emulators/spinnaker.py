@@ -142,7 +142,7 @@ class SpinnakerModel(DeviceModel):
     def _row_bytes(self, proj: int, pop: dict, header: int, syn: int) -> int:
         """Synaptic-row bytes one target core holds for a projection (rows split by target core)."""
         graph = self.model.graph
-        n_src = graph.tensors[graph.nodes[proj].inputs[0]].nbytes // 4 or 1
+        n_src = max(1, math.prod(graph.tensors[graph.nodes[proj].inputs[0]].shape))
         synapses = max(self.works[proj].macs, n_src)
         return math.ceil((n_src * header + synapses * syn) / pop["cores"])
 
@@ -184,7 +184,7 @@ class SpinnakerModel(DeviceModel):
                             {tensors[i].name: self.sram for i in node.outputs}, {"folded": "ring buffer"})
         if node.op in PROJECTION_OPS:
             return self._projection(index, node, work, activity)
-        if node.op in POPULATION_OPS and index not in self.target.values() or index in self.population and node.op in POPULATION_OPS:
+        if node.op in POPULATION_OPS:
             return self._neurons(index, node, work, activity)
         return self._dnn(index, node, work)
 
@@ -205,7 +205,7 @@ class SpinnakerModel(DeviceModel):
         events_in = activity.get("input_events", None)
         synaptic = activity.get("synaptic_events", None)
         if events_in is None:  # no counters (sum pooling): every input element counts as one event
-            events_in = self.model.graph.tensors[node.inputs[0]].nbytes // 4
+            events_in = math.prod(self.model.graph.tensors[node.inputs[0]].shape)
             synaptic = max(work.valid_terms, events_in)
         fan = synaptic / events_in if events_in else 0.0
         per_neuron_core = math.ceil(pop["neurons"] / pop["cores"])
