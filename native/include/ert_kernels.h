@@ -63,4 +63,37 @@ ert_status ert_check_float_pool(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_float_add(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_float_softmax(ert_ctx *ctx, uint32_t node);
 
+/* kernels/onnx_*.c: ONNX arithmetic (float32 requantization, round half to even), NCHW. */
+ert_status ert_k_onnx_quantize(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_dequantize(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_qlinear_conv(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_conv_integer(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_conv_f32(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_qlinear_matmul(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_matmul_integer(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_matmul_f32(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_qlinear_add(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_add_f32(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_relu_f32(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_clip_f32(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_average_pool_f32(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_qlinear_average_pool(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_max_pool_f32(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_onnx_qmax_pool(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_onnx_quantize(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_dequantize(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_qlinear_conv(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_conv_integer(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_conv_f32(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_qlinear_matmul(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_matmul_integer(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_matmul_f32(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_qlinear_add(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_add_f32(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_clip_f32(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_average_pool_f32(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_qlinear_average_pool(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_max_pool_f32(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_onnx_qmax_pool(ert_ctx *ctx, uint32_t node);
+
 #endif

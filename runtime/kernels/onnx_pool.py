@@ -70,15 +70,16 @@ def qlinear_average_pool_ref(call):
     x = call.inputs[0].astype(np.int64) - call.attr("x_zero_point")
     total, count = _sum_count(call, x, 0)
     f = total.astype(np.int32).astype(np.float32) * np.float32(call.attr("ratio")) / count.astype(np.float32)
+    f = np.where(np.isnan(f), np.float32(0), f)  # a window wholly in the padding: 0 / 0
     lo, hi = out_range(call, out.dtype)
     return [np.clip(np.rint(f) + np.float32(call.attr("y_zero_point")), lo, hi).astype(out.dtype)]
 
 
 @kernel("ONNX_MAX_POOL_F32", "numpy")
 def max_pool_f32_ref(call):
-    best = None
+    best = np.full(call.out_tensor(0).shape, -np.inf, np.float32)
     for view, _ in _taps(call, call.inputs[0].astype(np.float32), np.float32(-np.inf)):
-        best = view if best is None else np.where(view > best, view, best)
+        best = np.where(view > best, view, best)
     return [best]
 
 
@@ -145,6 +146,8 @@ def _pool_nb(x, geom, include_pad, mode, params, y):
                     else:
                         if mode == 1:
                             f = np.float32(np.int32(isum)) * np.float32(params[2]) / np.float32(count)
+                            if f != f:
+                                f = np.float32(0.0)
                             r = np.rint(f) + np.float32(params[1])
                         else:
                             f = (np.float32(imax) - np.float32(params[1])) * np.float32(params[0]) / np.float32(params[2])
