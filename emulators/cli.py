@@ -25,6 +25,16 @@ def parse_freq(text: str | None) -> float | None:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
+def parse_seconds(text: str | None) -> float | None:
+    """'1ms', '100us', '0.001' -> seconds."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*([0-9.]+(?:e-?[0-9]+)?)\s*(s|ms|us)?\s*", text.lower())
+    if not m:
+        raise InputError(f"cannot read time {text!r}; write e.g. 1ms, 100us or 0.001")
+    return float(m.group(1)) * {"s": 1.0, "ms": 1e-3, "us": 1e-6, None: 1.0}[m.group(2)]
+
+
 @click.group(invoke_without_command=True)
 @click.pass_context
 def devices(ctx):
@@ -70,20 +80,26 @@ def _bytes(n: int) -> str:
 @click.option("--weights", type=click.Choice(["auto", "l2", "l3", "flash", "sram"]), help="memory that holds the weights")
 @click.option("--kernels", type=click.Choice(["reference", "cmsis-nn"]), help="kernel style on Cortex-M devices")
 @click.option("--fc-only", is_flag=True, default=None, help="run on the fabric controller only (PULP devices)")
+@click.option("--batch", type=int, help="batch size costed on GPUs (Jetson)")
+@click.option("--precision", type=click.Choice(["auto", "fp16", "fp32"]), help="precision of float layers on GPUs")
+@click.option("--timestep", help="time step of event cores, e.g. 1ms or 0.1ms (SpiNNaker)")
+@click.option("--neurons-per-core", type=int, help="neurons placed per core (SpiNNaker)")
+@click.option("--disable", multiple=True, help="switch off a node, or every node whose name starts with PREFIX* (DPU)")
 @click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False), help="input .npy (default: random)")
 @click.option("--backend", type=click.Choice(["c", "numba", "numpy"]), default="c", show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write the report(s) as JSON")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="write a per-layer PNG plot")
 @click.option("--seed", default=0, show_default=True, help="seed for the random input")
-def emulate_cmd(model, device, cores, freq, operating_point, weights, kernels, fc_only, input_path, backend,
-                json_path, plot_path, seed):
+def emulate_cmd(model, device, cores, freq, operating_point, weights, kernels, fc_only, batch, precision, timestep,
+                neurons_per_core, disable, input_path, backend, json_path, plot_path, seed):
     """Run MODEL on the host and report cycles, time, energy and memory on a device."""
     import edgert
     from edgert.cli import _load_input, _random_input
 
     m = edgert.load(model)
     wanted = {"cores": cores, "freq_hz": parse_freq(freq), "operating_point": operating_point,
-              "weights": weights, "kernels": kernels, "fc_only": fc_only}
+              "weights": weights, "kernels": kernels, "fc_only": fc_only, "batch": batch, "precision": precision,
+              "timestep_s": parse_seconds(timestep), "neurons_per_core": neurons_per_core, "disabled": disable or None}
     wanted = {k: v for k, v in wanted.items() if v is not None}
     x = None
     if device != "all":
@@ -112,8 +128,8 @@ def emulate_cmd(model, device, cores, freq, operating_point, weights, kernels, f
             continue
         reports.append(r.to_dict())
         energy = "-" if r.energy_j is None else r.energy_j * 1e6
-        rows.append([profile.name, r.latency_s * 1e3, energy, r.cycles, r.macs / r.cycles if r.cycles else 0.0,
-                     ", ".join(f"{k}={v}" for k, v in r.config.items())])
+        status = r.summary.get("status") or ", ".join(f"{k}={v}" for k, v in r.config.items())
+        rows.append([profile.name, r.latency_s * 1e3, energy, r.cycles, r.macs / r.cycles if r.cycles else 0.0, status])
     click.echo(table.render(["device", "ms", "uJ", "cycles", "MAC/cyc", "config / status"], rows, title=model))
     if json_path:
         with open(json_path, "w") as f:

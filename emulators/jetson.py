@@ -45,7 +45,9 @@ class JetsonModel(DeviceModel):
         self.cpu_rate = v("units.cpu.flops_per_core_clk") * self.op.clocks_hz["cpu"]
         emc = self.op.fields.get("emc_hz", v("memory.DRAM.max_emc_hz"))
         self.bandwidth = v("memory.DRAM.bandwidth_bytes_per_s") * emc / v("memory.DRAM.max_emc_hz") * v("params.dram_efficiency")
-        self.launch = v("params.launch_overhead_s")
+        # launches are issued by the CPU: a mode with slower CPU clocks launches more slowly
+        cpu_max = max(p.clocks_hz["cpu"] for p in profile.operating_points)
+        self.launch = v("params.launch_overhead_s") * cpu_max / self.op.clocks_hz["cpu"]
         self.efficiency = v("params.compute_efficiency")
         self.fill = v("params.threads_per_sm") * self.sms
         self.dram_pj = v("energy_pj.dram_byte")

@@ -258,7 +258,10 @@ class SpinnakerModel(DeviceModel):
 
     def _dnn(self, index, node, work) -> NodeCost:
         pes, busiest = self._dnn_split(work)
-        compute_s = busiest / self.freq
+        # activations are spread to the PEs and gathered back over the NoC, then all PEs sync
+        noc_s = (work.in_bytes + work.out_bytes) / self.profile.value("params.noc_bytes_per_s") \
+            + self.t["layer_sync"] / self.freq if work.kind != "copy" else 0.0
+        compute_s = busiest / self.freq + noc_s
         weights_per_pe = work.weight_bytes / pes
         dram_bytes = work.weight_bytes if weights_per_pe > self.budget else 0
         t = max(compute_s, dram_bytes / self.dram_bw)
@@ -269,7 +272,7 @@ class SpinnakerModel(DeviceModel):
                      else self.sram for i in node.inputs + node.outputs if i >= 0}
         return NodeCost(node.name, node.op, "mac-array" if on_mac else self.unit, t * self.freq, t, energy,
                         work.macs, work.in_bytes + work.weight_bytes + work.out_bytes, placement,
-                        {"pes": pes, "busiest_pe_cycles": busiest, "dram_bytes": dram_bytes})
+                        {"pes": pes, "busiest_pe_cycles": busiest, "noc_s": noc_s, "dram_bytes": dram_bytes})
 
     # -- run level: the time step ------------------------------------------------------------------------
     def summarize(self, costs, activity) -> dict:
