@@ -273,8 +273,9 @@ class _Importer:
             return "float32"
         self.unsupported(f"activation types {x['dtype']} -> {y['dtype']}")
 
-    def emit(self, op: str, ins: list[int], outs: list[int], attrs: dict) -> None:
-        self.graph.add_node(op, ins, [self.tensor(o) for o in outs], attrs, name=f"{op.lower()}_{self.j}")
+    def emit(self, op: str, ins: list[int], outs: list[int], attrs: dict, scratch: int = 0) -> None:
+        self.graph.add_node(op, ins, [self.tensor(o) for o in outs], attrs, name=f"{op.lower()}_{self.j}",
+                            scratch=scratch)
 
 
 def _floats(reader: _Reader, fn_len, fn_arr, what: str) -> list[float]:
@@ -398,9 +399,11 @@ def _conv(imp: _Importer, ins, outs, depthwise: bool) -> None:
     lo, hi = activation_range_q(act, s_out, zp_out)
     nodes_in = [imp.tensor(ins[0]), imp.tensor(ins[1]), imp.const(f"{w['name']}/bias", bias.astype(np.int32)),
                 imp.const(f"{w['name']}/bias_zp", bias_eff)]
+    # the C CONV_2D gathers 4 pixels' windows into scratch unless it can read a 1x1 conv in place
+    direct = depthwise or (kh == kw == 1 and attrs["pad"] == [0, 0])
     imp.emit("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", nodes_in, outs,
              {**attrs, **_requant(imp, s_in, w, s_out, cout), "zp_in": zp_in, "zp_out": zp_out,
-              "act_min": lo, "act_max": hi})
+              "act_min": lo, "act_max": hi}, scratch=0 if direct else 4 * kh * kw * cin)
 
 
 def _wrap32(v: np.ndarray) -> np.ndarray:

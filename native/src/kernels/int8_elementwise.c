@@ -32,8 +32,8 @@ static ert_status add_args_get(ert_ctx *ctx, uint32_t node, add_args *p)
     if (!p->zp || !p->mult || !p->shift || nz != 3 || nm != 3 || ns != 3)
         return ert_fail(ctx, node, ERT_E_ATTR, "ADD needs attrs zp, multiplier, shift of 3 values");
     for (int k = 0; k < 3; k++)
-        if (p->shift[k] > 0 || p->shift[k] < -31 || p->zp[k] < -128 || p->zp[k] > 127)
-            return ert_fail(ctx, node, ERT_E_ATTR, "ADD shift outside [-31, 0] or zero point outside int8");
+        if (p->shift[k] > 0 || p->shift[k] < -31 || p->zp[k] < -128 || p->zp[k] > 127 || p->mult[k] < 0)
+            return ert_fail(ctx, node, ERT_E_ATTR, "ADD shift outside [-31, 0], negative multiplier or zero point outside int8");
     p->left = ert_attr_i32(ctx, node, "left_shift", 20);
     p->act_min = ert_attr_i32(ctx, node, "act_min", -128);
     p->act_max = ert_attr_i32(ctx, node, "act_max", 127);
@@ -48,12 +48,39 @@ ert_status ert_check_int8_add(ert_ctx *ctx, uint32_t node)
     return add_args_get(ctx, node, &p);
 }
 
+/* round(a * m / 2^31) then round(. / 2^e): SRDHM + RDBPOT, branch-free so that it vectorises
+ * (m > 0 and 0 <= e <= 31 are checked at load time, so the saturating case cannot occur). */
+static inline int32_t add_scale(int32_t a, int32_t m, int32_t e)
+{
+    int64_t ab = (int64_t)a * m;
+    int64_t t = ab + (ab >= 0 ? (1 << 30) : (1 - (1 << 30)));
+    int32_t hi = (int32_t)((t + ((t >> 63) & 0x7FFFFFFF)) >> 31);
+    int32_t mask = (int32_t)(((uint32_t)1 << e) - 1u);
+    int32_t threshold = (mask >> 1) + (hi < 0 ? 1 : 0);
+    return (hi >> e) + ((hi & mask) > threshold ? 1 : 0);
+}
+
 static inline int8_t add_one(const add_args *p, int32_t qa, int32_t qb)
 {
-    int32_t s1 = tfl_rdbpot(tfl_srdhm((qa - p->zp[0]) * (1 << p->left), p->mult[0]), -p->shift[0]);
-    int32_t s2 = tfl_rdbpot(tfl_srdhm((qb - p->zp[1]) * (1 << p->left), p->mult[1]), -p->shift[1]);
-    int32_t r = tfl_rdbpot(tfl_srdhm(s1 + s2, p->mult[2]), -p->shift[2]) + p->zp[2];
-    return (int8_t)tfl_clamp(r, p->act_min, p->act_max);
+    int32_t s1 = add_scale((qa - p->zp[0]) * (1 << p->left), p->mult[0], -p->shift[0]);
+    int32_t s2 = add_scale((qb - p->zp[1]) * (1 << p->left), p->mult[1], -p->shift[1]);
+    return (int8_t)tfl_clamp(add_scale(s1 + s2, p->mult[2], -p->shift[2]) + p->zp[2], p->act_min, p->act_max);
+}
+
+/* The same-shape case, parameters copied to locals so the loop vectorises. */
+TFL_HOT static void add_same(const add_args *p, const int8_t *restrict a, const int8_t *restrict b,
+                             int8_t *restrict y, size_t n)
+{
+    const int32_t zp1 = p->zp[0], zp2 = p->zp[1], zpo = p->zp[2], left = p->left;
+    const int32_t m1 = p->mult[0], m2 = p->mult[1], mo = p->mult[2];
+    const int32_t e1 = -p->shift[0], e2 = -p->shift[1], eo = -p->shift[2];
+    const int32_t lo = p->act_min, hi = p->act_max;
+    for (size_t i = 0; i < n; i++) {
+        int32_t s1 = add_scale((a[i] - zp1) * (1 << left), m1, e1);
+        int32_t s2 = add_scale((b[i] - zp2) * (1 << left), m2, e2);
+        int32_t r = add_scale(s1 + s2, mo, eo) + zpo;
+        y[i] = (int8_t)(r < lo ? lo : r > hi ? hi : r);
+    }
 }
 
 ert_status ert_k_int8_add(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
@@ -63,7 +90,7 @@ ert_status ert_k_int8_add(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_A
     (void)activity;
     if (s != ERT_OK) return s;
     if (p.bc.same) {
-        for (size_t i = 0; i < p.bc.total; i++) p.y[i] = add_one(&p, p.a[i], p.b[i]);
+        add_same(&p, p.a, p.b, p.y, p.bc.total);
     } else {
         for (size_t i = 0; i < p.bc.total; i++) {
             size_t oa, ob;

@@ -77,6 +77,23 @@ const void *tfl_vector(ert_ctx *ctx, uint32_t node, uint32_t k, uint32_t dtype, 
     return p;
 }
 
+TFL_HOT void tfl_requant_row(const int32_t *restrict acc, int8_t *restrict out, int32_t n, const int32_t *restrict mult,
+                             const int32_t *restrict shift, int32_t zp_out, int32_t act_min, int32_t act_max)
+{
+    for (int32_t i = 0; i < n; i++) {
+        int32_t left = shift[i] > 0 ? shift[i] : 0, right = shift[i] > 0 ? 0 : -shift[i];
+        int32_t x = (int32_t)((uint32_t)acc[i] << left);
+        int64_t ab = (int64_t)x * mult[i];
+        int64_t t = ab + (ab >= 0 ? (1 << 30) : (1 - (1 << 30)));
+        int32_t hi = (int32_t)((t + ((t >> 63) & 0x7FFFFFFF)) >> 31);   /* t / 2^31, truncating */
+        hi = (x == INT32_MIN && mult[i] == INT32_MIN) ? INT32_MAX : hi;
+        int32_t mask = (int32_t)(((uint32_t)1 << right) - 1u);
+        int32_t threshold = (mask >> 1) + (hi < 0 ? 1 : 0);
+        int32_t y = (hi >> right) + ((hi & mask) > threshold ? 1 : 0) + zp_out;
+        out[i] = (int8_t)(y < act_min ? act_min : y > act_max ? act_max : y);
+    }
+}
+
 /* ---- NumPy broadcasting over up to 6 dims --------------------------------------- */
 
 static int align_strides(const ert_tensor *t, const int32_t *dims, size_t *stride)

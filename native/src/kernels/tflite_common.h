@@ -8,6 +8,15 @@
 #include <stdint.h>
 #include "ert.h"
 
+/* Hot loops are compiled three times on x86-64 Linux with GCC (AVX-512, AVX2, baseline) and
+ * picked at load time by the CPU; elsewhere (firmware, other compilers) this is empty. The
+ * loops are plain C either way and give identical results. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define TFL_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TFL_HOT
+#endif
+
 /* round(a*b / 2^31), ties toward +inf, saturating the single overflow case */
 static inline int32_t tfl_srdhm(int32_t a, int32_t b)
 {
@@ -31,6 +40,11 @@ static inline int32_t tfl_mbqm(int32_t x, int32_t m, int32_t shift)
     int32_t left = shift > 0 ? shift : 0, right = shift < 0 ? -shift : 0;
     return tfl_rdbpot(tfl_srdhm((int32_t)((uint32_t)x << left), m), right);
 }
+
+/* Requantize n int32 accumulators of consecutive channels (per-channel M, shift) to int8:
+ * the same arithmetic as tfl_mbqm, written branch-free so that it vectorises. */
+void tfl_requant_row(const int32_t *acc, int8_t *out, int32_t n, const int32_t *mult, const int32_t *shift,
+                     int32_t zp_out, int32_t act_min, int32_t act_max);
 
 static inline int32_t tfl_clamp(int32_t v, int32_t lo, int32_t hi)
 {
