@@ -112,7 +112,7 @@ class DpuModel(DeviceModel):
             return NodeCost(node.name, node.op, "dpu", 0.0, 0.0, 0.0, work.macs, 0, placement, {"elided": True})
         if node.op in CPU_OPS or work.kind == "softmax":
             return self._cpu_cost(index, node, work, placement)
-        cycles, lanes_used = self._cycles(work)
+        cycles, lanes_used = layer_cycles(work, self.pp, self.icp, self.ocp, self.alu_pp)
         traffic, tiles = self._traffic(work)
         compute_s = cycles / (self.freq * self.efficiency)
         ddr_s = traffic / self.bandwidth
@@ -122,28 +122,6 @@ class DpuModel(DeviceModel):
         detail = {"compute_cycles": cycles, "fill": lanes_used, "ddr_bytes": traffic, "tiles": tiles,
                   "compute_s": compute_s, "ddr_s": ddr_s, "bound": "compute" if compute_s >= ddr_s else "ddr"}
         return NodeCost(node.name, node.op, "dpu", t * self.freq, t, energy, work.macs, int(traffic), placement, detail)
-
-    def _cycles(self, work) -> tuple[float, float]:
-        """Array cycles and the share of the array's lanes that carry real work."""
-        if work.kind in ARRAY_KINDS:
-            if work.kind == "conv":
-                kh, kw = work.window[:2]
-                cin, wo, ho = work.reduction // (kh * kw), work.row_outputs // work.channels, work.rows
-            else:  # fully connected: one "pixel" per sample, the pixel lanes idle
-                kh = kw = 1
-                cin, wo, ho = work.reduction, 1, max(work.outputs // work.channels, 1)
-            passes = math.ceil(cin / self.icp) * math.ceil(work.channels / self.ocp) * math.ceil(wo / self.pp)
-            cycles = passes * ho * kh * kw
-            lanes = self.pp * self.icp * self.ocp
-        else:  # ALU: channels x PP/2 pixels, one window tap per cycle
-            if work.window:  # pixels along a row share the PP/2 lanes
-                taps, wo, ho = work.window[0] * work.window[1], work.row_outputs // work.channels, work.rows
-            else:  # element-wise: all pixels stream through the lanes
-                taps, wo, ho = 1, max(work.outputs // max(work.channels, 1), 1), 1
-            cycles = math.ceil(work.channels / self.icp) * math.ceil(wo / self.alu_pp) * ho * taps
-            lanes = self.icp * self.alu_pp
-        useful = max(work.valid_terms, work.macs, work.outputs)
-        return float(cycles), (useful / (cycles * lanes) if cycles else 1.0)
 
     def _traffic(self, work) -> tuple[float, int]:
         """DDR bytes of the cheaper tiling and its tile count."""
@@ -188,3 +166,25 @@ class DpuModel(DeviceModel):
             out["saved_latency_s"] = sum(c.detail.get("saved_latency_s", 0.0) for c in costs)
             out["saved_energy_j"] = sum(c.detail.get("saved_energy_j", 0.0) for c in costs)
         return out
+
+
+def layer_cycles(work, pp: int, icp: int, ocp: int, alu_pp: int) -> tuple[float, float]:
+    """DPU cycles of one layer and the share of the engine's lanes that carry real work."""
+    if work.kind in ARRAY_KINDS:
+        if work.kind == "conv":
+            kh, kw = work.window[:2]
+            cin, wo, ho = work.reduction // (kh * kw), work.row_outputs // work.channels, work.rows
+        else:  # fully connected: one "pixel" per sample, the pixel lanes idle
+            kh = kw = 1
+            cin, wo, ho = work.reduction, 1, max(work.outputs // work.channels, 1)
+        cycles = math.ceil(cin / icp) * math.ceil(work.channels / ocp) * math.ceil(wo / pp) * ho * kh * kw
+        lanes = pp * icp * ocp
+    else:  # ALU: channels x PP/2 pixels, one window tap per cycle
+        if work.window:  # pixels along a row share the PP/2 lanes
+            taps, wo, ho = work.window[0] * work.window[1], work.row_outputs // work.channels, work.rows
+        else:  # element-wise: all pixels stream through the lanes
+            taps, wo, ho = 1, max(work.outputs // max(work.channels, 1), 1), 1
+        cycles = math.ceil(work.channels / icp) * math.ceil(wo / alu_pp) * ho * taps
+        lanes = icp * alu_pp
+    useful = max(work.valid_terms, work.macs, work.outputs)
+    return float(cycles), (useful / (cycles * lanes) if cycles else 1.0)

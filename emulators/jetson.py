@@ -79,12 +79,16 @@ class JetsonModel(DeviceModel):
         fused_into: list[int | None] = [None] * len(graph.nodes)
         act = [w.in_bytes + w.out_bytes for w in self.works]
         for k, (node, work) in enumerate(zip(graph.nodes, self.works)):
-            if work.kind not in FUSABLE or not node.inputs or node.inputs[0] < 0:
+            if work.kind not in FUSABLE:
                 continue
-            src = node.inputs[0]
-            j = producer.get(src)
-            if j is None or consumers.get(src, 0) != 1 or self.works[j].kind not in GPU_KINDS:
+            # fuse into the latest producer whose output only this node reads (a residual add
+            # goes into the conv that computes one operand; the other operand is read from DRAM)
+            own = [i for i in node.inputs if i >= 0 and consumers.get(i, 0) == 1 and i in producer
+                   and self.works[producer[i]].kind in GPU_KINDS]
+            if not own:
                 continue
+            src = max(own, key=producer.get)
+            j = producer[src]
             host = fused_into[j] if fused_into[j] is not None else j
             fused_into[k] = host
             between = graph.tensors[src].nbytes

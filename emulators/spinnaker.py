@@ -45,8 +45,8 @@ class SpinnakerModel(DeviceModel):
         clock = v(f"units.{self.unit}.clock")
         self.op = profile.operating_point(clock, cfg["freq_hz"], cfg["operating_point"])
         self.freq = float(cfg["freq_hz"] or self.op.clocks_hz[clock])
-        self.timestep = float(cfg["timestep_s"] or v("params.timestep_s"))
-        self.per_core = int(cfg["neurons_per_core"] or v("params.neurons_per_core"))
+        self.timestep = float(v("params.timestep_s") if cfg["timestep_s"] is None else cfg["timestep_s"])
+        self.per_core = int(v("params.neurons_per_core") if cfg["neurons_per_core"] is None else cfg["neurons_per_core"])
         if self.per_core < 1 or self.timestep <= 0:
             raise InputError("neurons_per_core must be >= 1 and timestep_s > 0")
         self.t = v("timing")
