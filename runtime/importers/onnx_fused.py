@@ -199,13 +199,9 @@ def fuse_pool(walk: Walk, proto, n: Node, tail: Tail) -> bool:
     if x is None or len(proto.output) > 1:
         return False
     geom, out_shape = _pool_geometry(walk, proto, n, walk.info(proto, x.source)[1])
-    attrs = {**geom, "x_zero_point": int(x.zero_point[0]), "y_zero_point": int(tail.zp[0]), **tail.attrs()}
-    if proto.op_type.endswith("AveragePool"):
-        attrs["ratio"] = float(np.float32(x.scale[0]) / np.float32(tail.scale[0]))
-        op = "ONNX_QLINEAR_AVERAGE_POOL"
-    else:
-        attrs.update(x_scale=float(x.scale[0]), y_scale=float(tail.scale[0]))
-        op = "ONNX_QMAX_POOL"
+    attrs = {**geom, "x_scale": float(x.scale[0]), "x_zero_point": int(x.zero_point[0]),
+             "y_scale": float(tail.scale[0]), "y_zero_point": int(tail.zp[0]), **tail.attrs()}
+    op = "ONNX_QLINEAR_AVERAGE_POOL" if proto.op_type.endswith("AveragePool") else "ONNX_QMAX_POOL"
     walk.graph.add_node(op, [walk.tensor(proto, x.source)], [tail.output(out_shape)], attrs, name=proto.name)
     return True
 

@@ -4,10 +4,11 @@ pool whose kernel is the whole plane.
 
   ONNX_AVERAGE_POOL_F32    sum of the window's in-bounds values in (ky, kx) order from +0.0,
                            divided by n (the in-bounds count, or kh*kw with count_include_pad)
-  ONNX_QLINEAR_AVERAGE_POOL  S = sum of (x - x_zp) over the in-bounds window;
-                           y = saturate(rint(float32(S) * ratio / float32(n)) + y_zp),
-                           ratio = float32(x_scale / y_scale); attrs x_zero_point, y_zero_point,
-                           ratio, out_min/out_max
+  ONNX_QLINEAR_AVERAGE_POOL  S = sum of (x - x_zp) over the in-bounds window, requantized like
+                           a conv: y = saturate(rint(float32(S) * m) + y_zp) with the float32
+                           m = x_scale / (y_scale * float32(n)) (m = 0 when n = 0), as ONNX
+                           Runtime's QLinearGlobalAveragePool; attrs x_scale, x_zero_point,
+                           y_scale, y_zero_point, out_min/out_max
   ONNX_MAX_POOL_F32        max of the in-bounds values (NaN ignored; -inf if none)
   ONNX_QMAX_POOL           m = max of the in-bounds int values, then the QDQ requantization
                            y = saturate(rint(((float32(m) - x_zp) * x_scale) / y_scale) + y_zp);
@@ -19,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from . import kernel, op_info
-from .onnx_quant import out_range
+from .onnx_quant import out_range, requantize, requantize_one, wrap32, wrap_int32
 
 
 def _geometry(call):
@@ -69,10 +70,11 @@ def qlinear_average_pool_ref(call):
     out = call.out_tensor(0)
     x = call.inputs[0].astype(np.int64) - call.attr("x_zero_point")
     total, count = _sum_count(call, x, 0)
-    f = total.astype(np.int32).astype(np.float32) * np.float32(call.attr("ratio")) / count.astype(np.float32)
-    f = np.where(np.isnan(f), np.float32(0), f)  # a window wholly in the padding: 0 / 0
+    x_s, _, y_s, y_zp = _qmax_params(call)
+    n = count.astype(np.float32)
+    m = np.where(count > 0, x_s / (y_s * np.maximum(n, np.float32(1))), np.float32(0))  # n = 0: all padding
     lo, hi = out_range(call, out.dtype)
-    return [np.clip(np.rint(f) + np.float32(call.attr("y_zero_point")), lo, hi).astype(out.dtype)]
+    return [requantize(wrap_int32(total), m, int(y_zp), lo, hi, out.dtype)]
 
 
 @kernel("ONNX_MAX_POOL_F32", "numpy")
@@ -105,7 +107,7 @@ def qmax_pool_ref(call):
 @njit(cache=True)
 def _pool_nb(x, geom, include_pad, mode, params, y):
     """mode 0: float average, 1: quantized average, 2: float max, 3: quantized max.
-    params: (x_zp, y_zp, ratio, lo, hi) for 1, (x_scale, x_zp, y_scale, y_zp, lo, hi) for 3."""
+    params for 1 and 3: (x_scale, x_zp, y_scale, y_zp, lo, hi)."""
     kh, kw, sh, sw, pt, pl, dh, dw = geom
     n, c, h, w = x.shape
     oh, ow = y.shape[2], y.shape[3]
@@ -131,7 +133,7 @@ def _pool_nb(x, geom, include_pad, mode, params, y):
                             if mode == 0:
                                 fsum = fsum + np.float32(v)
                             elif mode == 1:
-                                isum += np.int64(v) - np.int64(params[0])
+                                isum += np.int64(v) - np.int64(params[1])
                             elif mode == 2:
                                 if np.float32(v) > fmax:
                                     fmax = np.float32(v)
@@ -143,16 +145,16 @@ def _pool_nb(x, geom, include_pad, mode, params, y):
                         y[b, ch, oy, ox] = fsum / np.float32(count)
                     elif mode == 2:
                         y[b, ch, oy, ox] = fmax
+                    elif mode == 1:
+                        m = np.float32(0.0)
+                        if count > 0:
+                            m = np.float32(params[0]) / (np.float32(params[2]) * np.float32(count))
+                        y[b, ch, oy, ox] = requantize_one(wrap32(isum), m, np.int32(params[3]), np.int32(params[4]),
+                                                          np.int32(params[5]))
                     else:
-                        if mode == 1:
-                            f = np.float32(np.int32(isum)) * np.float32(params[2]) / np.float32(count)
-                            if f != f:
-                                f = np.float32(0.0)
-                            r = np.rint(f) + np.float32(params[1])
-                        else:
-                            f = (np.float32(imax) - np.float32(params[1])) * np.float32(params[0]) / np.float32(params[2])
-                            r = np.rint(f) + np.float32(params[3])
-                        lo, hi = np.float32(params[-2]), np.float32(params[-1])
+                        f = (np.float32(imax) - np.float32(params[1])) * np.float32(params[0]) / np.float32(params[2])
+                        r = np.rint(f) + np.float32(params[3])
+                        lo, hi = np.float32(params[4]), np.float32(params[5])
                         if r < lo:
                             r = lo
                         if r > hi:
@@ -174,9 +176,7 @@ def pool_nb(call):
     params = np.zeros(6, np.float64)
     if mode in (1, 3):
         lo, hi = out_range(call, out.dtype)
-        head = ([call.attr("x_zero_point"), call.attr("y_zero_point"), call.attr("ratio")] if mode == 1
-                else list(_qmax_params(call)))
-        params = np.array(head + [lo, hi], np.float64)
+        params = np.array(list(_qmax_params(call)) + [lo, hi], np.float64)
     y = np.empty(out.shape, out.dtype)
     _pool_nb(x, np.array(_geometry(call), np.int64), bool(call.attr("count_include_pad", 0)), mode, params, y)
     return [y]

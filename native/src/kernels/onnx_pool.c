@@ -1,5 +1,6 @@
 /* ONNX 2-D pooling, NCHW: ONNX_AVERAGE_POOL_F32, ONNX_QLINEAR_AVERAGE_POOL, ONNX_MAX_POOL_F32,
- * ONNX_QMAX_POOL (reference: runtime/kernels/onnx_pool.py). Only in-bounds taps are read. */
+ * ONNX_QMAX_POOL (reference: runtime/kernels/onnx_pool.py). Only in-bounds taps are read.
+ * The quantized average requantizes its integer sum with m = x_scale / (y_scale * n). */
 #include "onnx_common.h"
 
 enum { AVG_F32, AVG_Q, MAX_F32, MAX_Q };
@@ -36,9 +37,9 @@ static ert_status pool(ert_ctx *ctx, uint32_t node, int mode)
     void *y = ert_output(ctx, node, 0, &ty);
     int include_pad = ert_attr_i32(ctx, node, "count_include_pad", 0) != 0;
     float xzp = (float)ert_attr_i32(ctx, node, "x_zero_point", 0), yzp = (float)ert_attr_i32(ctx, node, "y_zero_point", 0);
-    float ratio = ert_attr_f32(ctx, node, "ratio", 1.0f);
     float xs = ert_attr_f32(ctx, node, "x_scale", 1.0f), ys = ert_attr_f32(ctx, node, "y_scale", 1.0f);
-    int32_t ixzp = ert_attr_i32(ctx, node, "x_zero_point", 0), lo = 0, hi = 0;
+    int32_t ixzp = ert_attr_i32(ctx, node, "x_zero_point", 0), iyzp = ert_attr_i32(ctx, node, "y_zero_point", 0);
+    int32_t lo = 0, hi = 0;
     if (mode == AVG_Q || mode == MAX_Q) onnx_out_range(ctx, node, ty.dtype, &lo, &hi);
     uint32_t i = 0;
     for (int32_t b = 0; b < g.n; b++)
@@ -66,8 +67,9 @@ static ert_status pool(ert_ctx *ctx, uint32_t node, int mode)
                     if (include_pad) count = g.kh * g.kw;
                     if (mode == AVG_F32) ((float *)y)[i] = fsum / (float)count;
                     else if (mode == MAX_F32) ((float *)y)[i] = fmax;
-                    else if (mode == AVG_Q)
-                        onnx_put_q8(y, ty.dtype, i, onnx_quantize((float)onnx_wrap32(isum) * ratio / (float)count, yzp, lo, hi));
+                    else if (mode == AVG_Q) /* m = 0 for a window wholly in the padding */
+                        onnx_put_q8(y, ty.dtype, i, onnx_requant(onnx_wrap32(isum), count ? xs / (ys * (float)count) : 0.0f,
+                                                                 iyzp, lo, hi));
                     else
                         onnx_put_q8(y, ty.dtype, i, onnx_quantize(((float)imax - xzp) * xs / ys, yzp, lo, hi));
                 }
