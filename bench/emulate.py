@@ -21,7 +21,8 @@ from edgert.emulators import Emulator
 
 MODELS = Path(__file__).resolve().parents[1] / "models" / "mlperf_tiny"
 CASES = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
-DEVICES = ["gap8", "stm32l4r5", "rv32imc"]
+DEVICES = ["gap8", "stm32l4r5", "rv32imc", "jetson-orin-nano", "zcu104", "spinnaker2"]
+SPIKING = {"braille_noDelay_bias_zero": ["spinnaker1", "spinnaker2", "jetson-agx-orin"]}  # one step per run
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -39,13 +40,17 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=20)
     args = ap.parse_args()
     rows = []
-    for name in CASES:
-        model = edgert.compile(MODELS / f"{name}.tflite")
+    cases = [(MODELS / f"{name}.tflite", DEVICES) for name in CASES]
+    cases += [(MODELS.parent / "nir" / f"{name}.nir", devices) for name, devices in SPIKING.items()]
+    for path, devices in cases:
+        name = path.stem
+        model = edgert.compile(path)
         session = edgert.Session(model, backend=args.backend)
         spec = session.input_details()[0]
-        x = np.random.default_rng(0).integers(-128, 128, size=spec["shape"]).astype(spec["dtype"])
+        x = np.random.default_rng(0).integers(-128 if spec["dtype"] == "int8" else 0, 128 if spec["dtype"] == "int8" else 2,
+                                              size=spec["shape"]).astype(spec["dtype"])  # spikes are 0/1
         host = median_seconds(lambda: session.run(x), args.repeats)
-        for device in DEVICES:
+        for device in devices:
             t0 = time.perf_counter()
             emulator = Emulator(model, device, backend=args.backend)
             prepare = time.perf_counter() - t0

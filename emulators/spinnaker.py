@@ -131,6 +131,11 @@ class SpinnakerModel(DeviceModel):
         self.peak_bytes = {self.sram: peak, self.dram: in_dram}
         self.capacity_bytes = {self.sram: self.budget, self.dram: self.profile.value(f"memory.{self.dram}.size_bytes")}
         self.hops = 1 + (math.ceil(math.sqrt(self.chips)) if self.chips > 1 else 0)
+        # per-run costing touches these for every node: work them out once
+        self.owner = [self.target.get(k) if n.op in PROJECTION_OPS else k if k in self.population else None
+                      for k, n in enumerate(graph.nodes)]
+        self.lookup = self.t["table_lookup_per_level"] * max(1, math.ceil(math.log2(max(len(self.population), 2))))
+        self.placement = [self._placement(k) for k in range(len(graph.nodes))]
         self.notes.append(f"{len(self.population)} populations on {self.cores_used} cores of {self.chips} chip(s); "
                           f"router entries {entries}/{table}; synaptic rows in {self.dram} for "
                           f"{sum(1 for p in self.population.values() if p['rows_in_dram'])} populations")
@@ -197,7 +202,7 @@ class SpinnakerModel(DeviceModel):
         packet_j = spikes * self.hops * self.e["packet_hop"] * 1e-12
         detail = {"cores": pop["cores"], "neuron_updates": updates, "spikes": spikes, "packets_sent": spikes,
                   "packet_hops": spikes * self.hops}
-        return self._core_cost(node, work, pop, cycles, packet_j, 0, detail)
+        return self._core_cost(index, node, work, pop, cycles, packet_j, 0, detail)
 
     def _projection(self, index, node, work, activity) -> NodeCost:
         pop = self.population[self.target[index]]
@@ -211,9 +216,8 @@ class SpinnakerModel(DeviceModel):
         per_neuron_core = math.ceil(pop["neurons"] / pop["cores"])
         reached = min(pop["cores"], max(1, math.ceil(fan / per_neuron_core))) if events_in else 0
         packets = events_in * reached
-        lookup = t["table_lookup_per_level"] * max(1, math.ceil(math.log2(max(len(self.population), 2))))
         row = t["dma_setup"] if pop["rows_in_dram"] else t["local_row_access"]
-        cycles = packets * (t["packet_receive"] + lookup + row) + synaptic * t["synaptic_event"]
+        cycles = packets * (t["packet_receive"] + self.lookup + row) + synaptic * t["synaptic_event"]
         dram_bytes = 0
         if pop["rows_in_dram"]:
             syn = self.profile.value("params.synapse_bytes")
@@ -221,15 +225,19 @@ class SpinnakerModel(DeviceModel):
         detail = {"input_events": events_in, "synaptic_events": synaptic, "packets_received": packets,
                   "rows": self.dram if pop["rows_in_dram"] else self.sram, "dram_bytes": dram_bytes,
                   "target": self.model.graph.nodes[self.target[index]].name}
-        return self._core_cost(node, work, pop, cycles, dram_bytes * self.e["sdram_byte"] * 1e-12, dram_bytes, detail)
+        return self._core_cost(index, node, work, pop, cycles, dram_bytes * self.e["sdram_byte"] * 1e-12, dram_bytes, detail)
 
-    def _core_cost(self, node, work, pop, cycles, extra_j, dram_bytes, detail) -> NodeCost:
+    def _placement(self, k) -> dict:
+        node, tensors = self.model.graph.nodes[k], self.model.graph.tensors
+        owner = self.owner[k]
+        spill = owner is not None and node.op in PROJECTION_OPS and self.population[owner]["rows_in_dram"]
+        return {tensors[i].name: self.dram if spill else self.sram for i in node.inputs if i >= 0}
+
+    def _core_cost(self, index, node, work, pop, cycles, extra_j, dram_bytes, detail) -> NodeCost:
         per_core_s = cycles / pop["cores"] / self.freq
         energy = cycles / self.freq * self.core_w + extra_j
-        where = self.dram if pop["rows_in_dram"] and node.op in PROJECTION_OPS else self.sram
-        placement = {self.model.graph.tensors[i].name: where for i in node.inputs if i >= 0}
         return NodeCost(node.name, node.op, self.unit, cycles, per_core_s, energy, work.macs,
-                        int(dram_bytes), placement, detail)
+                        int(dram_bytes), self.placement[index], detail)
 
     # -- non-spiking layers (SpiNNaker 2) --------------------------------------------------------------
     def _dnn_cores(self) -> int:
@@ -281,9 +289,7 @@ class SpinnakerModel(DeviceModel):
         busy: dict[int, float] = {k: 0.0 for k in self.population}
         dram_s: dict[int, float] = {k: 0.0 for k in self.population}
         cores_per_chip = min(self.app_cores, self.cores_used)
-        for k, c in enumerate(costs):
-            op = self.model.graph.nodes[k].op
-            owner = self.target.get(k, k) if op in PROJECTION_OPS else k if k in self.population else None
+        for c, owner in zip(costs, self.owner):
             if owner is None:
                 continue
             pop = self.population[owner]
