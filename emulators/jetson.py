@@ -103,18 +103,20 @@ class JetsonModel(DeviceModel):
         act_bytes, weight_bytes = self.traffic[index]
         dram = act_bytes * self.batch + weight_bytes
         placement = {self.model.graph.tensors[i].name: "DRAM" for i in node.inputs + node.outputs if i >= 0}
-        if work.kind in FREE:
+        kind = _gpu_kind(node.op, work)
+        if kind in FREE:
             return self._cost(node, work, "gpu", 0.0, 0.0, 0, placement, {"fused": "elided"})
-        if work.kind not in GPU_KINDS:  # trees, spiking state updates, ...: on one CPU core
-            compute = max(work.macs, work.outputs) * self.batch / self.cpu_rate
+        if kind is None:  # trees and other non-neural ops: one CPU core, costed by the work counted
+            events = sum(activity.values()) * self.profile.value("params.cpu_cycles_per_event")
+            compute = (max(work.macs, work.outputs) / self.cpu_rate + events / self.op.clocks_hz["cpu"]) * self.batch
             t = compute + dram / self.bandwidth
             return self._cost(node, work, "cpu", t, t * self.idle_w + dram * self.dram_pj * 1e-12, dram, placement,
                               {"compute_s": compute})
         precision = self._precision(work)
-        ops = 2 * max(work.macs, work.valid_terms) * self.batch if work.kind in MMA_KINDS | {"dwconv"} \
+        ops = 2 * max(work.macs, work.valid_terms) * self.batch if kind in MMA_KINDS | {"dwconv"} \
             else max(work.valid_terms, work.outputs) * self.batch
         occupancy = min(1.0, work.outputs * self.batch / self.fill)
-        rate, engine = self._rate(work, precision)
+        rate, engine = self._rate(work, precision, kind)
         compute = ops / (rate * occupancy) if ops else 0.0
         memory = dram / self.bandwidth
         busy = max(compute, memory)
@@ -137,14 +139,14 @@ class JetsonModel(DeviceModel):
     def _precision(self, work) -> str:
         return self.float_precision if work.float_math else "int8"
 
-    def _rate(self, work, precision) -> tuple[float, str]:
+    def _rate(self, work, precision, kind) -> tuple[float, str]:
         """Achieved ops/s and the engine that gives it (the faster of tensor and CUDA cores)."""
         g = self.gpu
         scale = self.sms * self.freq * self.efficiency
         cuda = {"fp32": g["fp32_flops_per_sm_clk"], "fp16": g["fp16_cuda_flops_per_sm_clk"],
                 "int8": g["int8_cuda_ops_per_sm_clk"]}[precision] * scale
         tensor_peak = {"fp16": g["fp16_tensor_flops_per_sm_clk"], "int8": g["int8_tensor_ops_per_sm_clk"]}.get(precision, 0)
-        if work.kind not in MMA_KINDS or not tensor_peak:
+        if kind not in MMA_KINDS or work.kind not in MMA_KINDS or not tensor_peak:
             return cuda, "cuda"
         cin = work.reduction // (work.window[0] * work.window[1]) if work.kind == "conv" else work.reduction
         k_align = self.profile.value(f"params.tc_k_align_{precision}")
@@ -159,6 +161,16 @@ class JetsonModel(DeviceModel):
         return {"throughput_per_s": self.batch / t if t else 0.0,
                 "energy_per_inference_j": energy / self.batch,
                 "average_power_w": energy / t if t else 0.0}
+
+
+def _gpu_kind(op: str, work) -> str | None:
+    """How the GPU runs a node: its workload kind; spiking layers run densely per time step, as
+    snnTorch / Norse do on a GPU (synapses as GEMMs, neurons element-wise); None: not on the GPU."""
+    if work.kind in GPU_KINDS | FREE:
+        return work.kind
+    if op.startswith("SNN_"):
+        return "fc" if work.macs else "eltwise"
+    return None
 
 
 def _fill(n: int, align: int) -> float:
