@@ -28,6 +28,24 @@ ert_status ert_check_snn_elementwise(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_snn_neuron(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_snn_delay(ert_ctx *ctx, uint32_t node);
 
+/* kernels/snn_fixed.c: spiking-network ops, fixed point (SNN_*_FX). */
+ert_status ert_k_snn_linear_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_snn_linear_event_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_snn_conv2d_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_snn_sumpool2d_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_snn_add_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_snn_scale_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_snn_threshold_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_snn_neuron_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_snn_linear_fx(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_snn_linear_event_fx(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_snn_conv2d_fx(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_snn_sumpool2d_fx(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_snn_add_fx(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_snn_scale_fx(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_snn_threshold_fx(ert_ctx *ctx, uint32_t node);
+ert_status ert_check_snn_neuron_fx(ert_ctx *ctx, uint32_t node);
+
 /* kernels/int8_*.c, float_*.c (+ tflite_common.c): TFLite int8 ops bit-exact with TFLite
  * Micro, and their float32 (_F32) counterparts. docs/int8.md. */
 ert_status ert_k_int8_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
@@ -95,5 +113,37 @@ ert_status ert_check_onnx_average_pool_f32(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_onnx_qlinear_average_pool(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_onnx_max_pool_f32(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_onnx_qmax_pool(ert_ctx *ctx, uint32_t node);
+
+/* kernels/nn_*.c: non-neural models from scikit-learn (NN_*; runtime/kernels/nonneural_*.py). */
+ert_status ert_k_nn_trees(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_trees(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_hist_trees(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_hist_trees(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_trees_q(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_trees_q(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_scale(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_scale(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_quantize(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_quantize(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_linear(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_linear(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_linear_q(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_linear_q(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_gnb(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_gnb(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_gnb_q(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_gnb_q(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_svm(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_svm(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_svm_q(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_svm_q(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_knn(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_knn(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_knn_q(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_knn_q(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_decide(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_decide(ert_ctx *ctx, uint32_t node);
+ert_status ert_k_nn_prob(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_check_nn_prob(ert_ctx *ctx, uint32_t node);
 
 #endif

@@ -7,44 +7,16 @@
  * kernels then only index inside those shapes. Tensors carry the batch first. */
 #include <string.h>
 #include "ert_kernels.h"
+#include "snn_common.h"
 
-#define FAIL(msg) return ert_fail(ctx, node, ERT_E_SHAPE, msg)
-
-static uint32_t numel(const ert_tensor *t)
-{
-    uint32_t n = 1;
-    for (uint32_t k = 0; k < t->rank; k++) n *= (uint32_t)t->shape[k];
-    return n;
-}
-
-/* Batch and per-sample size of a float32 activation (rank >= 2, batch first). */
-static int activation(const ert_tensor *t, uint32_t *batch, uint32_t *per)
-{
-    *batch = *per = 0;
-    if (t->dtype != ERT_FLOAT32 || t->rank < 2 || t->shape[0] < 1) return 0;
-    *batch = (uint32_t)t->shape[0];
-    *per = numel(t) / *batch;
-    return 1;
-}
+#define activation(t, batch, per) act((t), ERT_FLOAT32, (batch), (per))
 
 /* ---- SNN_LINEAR (W: out x in) and SNN_LINEAR_EVENT (W transposed: in x out) ---- */
 
-static ert_status linear_check(ert_ctx *ctx, uint32_t node, int transposed)
-{
-    ert_tensor x, w, b, y;
-    uint32_t bx, nin, by, nout;
-    if (!ert_input(ctx, node, 0, &x) || !ert_input(ctx, node, 1, &w) || !ert_output(ctx, node, 0, &y))
-        FAIL("snn linear: input, weight or output absent");
-    if (!activation(&x, &bx, &nin) || !activation(&y, &by, &nout) || bx != by) FAIL("snn linear: bad activations");
-    if (w.dtype != ERT_FLOAT32 || w.rank != 2) FAIL("snn linear: weight must be a float32 matrix");
-    if ((uint32_t)w.shape[transposed ? 0 : 1] != nin || (uint32_t)w.shape[transposed ? 1 : 0] != nout)
-        FAIL("snn linear: weight shape does not match input/output");
-    if (ert_input(ctx, node, 2, &b) && (b.dtype != ERT_FLOAT32 || numel(&b) != nout)) FAIL("snn linear: bad bias");
-    return ERT_OK;
-}
-
-ert_status ert_check_snn_linear(ert_ctx *ctx, uint32_t node) { return linear_check(ctx, node, 0); }
-ert_status ert_check_snn_linear_event(ert_ctx *ctx, uint32_t node) { return linear_check(ctx, node, 1); }
+ert_status ert_check_snn_linear(ert_ctx *ctx, uint32_t node)
+{ return linear_check(ctx, node, 0, ERT_FLOAT32, ERT_FLOAT32, ERT_FLOAT32); }
+ert_status ert_check_snn_linear_event(ert_ctx *ctx, uint32_t node)
+{ return linear_check(ctx, node, 1, ERT_FLOAT32, ERT_FLOAT32, ERT_FLOAT32); }
 
 /* Starts every output row at the bias (or zero); returns the sizes. */
 static void linear_io(ert_ctx *ctx, uint32_t node, const float **x, const float **w, float **y,
@@ -105,67 +77,16 @@ ert_status ert_k_snn_linear_event(ert_ctx *ctx, uint32_t node, uint32_t activity
 
 /* ---- SNN_CONV2D: NCHW (rank 4) or NCL (rank 3, the H = 1 case) ---- */
 
-typedef struct {
-    uint32_t batch, cin, h, w, cout, cig, kh, kw, ho, wo, groups;
-    int32_t sh, sw, ph, pw, dh, dw;
-} conv_geom;
-
-/* Spatial dims of a rank-3/4 tensor as (H, W). */
-static int spatial(const ert_tensor *t, uint32_t *h, uint32_t *w)
-{
-    if (t->rank == 4) { *h = (uint32_t)t->shape[2]; *w = (uint32_t)t->shape[3]; return 1; }
-    if (t->rank == 3) { *h = 1; *w = (uint32_t)t->shape[2]; return 1; }
-    return 0;
-}
-
-static int ints2(ert_ctx *ctx, uint32_t node, const char *name, int32_t *a, int32_t *b, int32_t min)
-{
-    uint32_t n;
-    const int32_t *v = ert_attr_i32s(ctx, node, name, &n);
-    if (!v || n != 2 || v[0] < min || v[1] < min || v[0] > 65535 || v[1] > 65535) return 0;
-    *a = v[0];
-    *b = v[1];
-    return 1;
-}
-
-static ert_status conv_geometry(ert_ctx *ctx, uint32_t node, conv_geom *g)
-{
-    ert_tensor x, w, y, b;
-    if (!ert_input(ctx, node, 0, &x) || !ert_input(ctx, node, 1, &w) || !ert_output(ctx, node, 0, &y))
-        FAIL("snn conv: input, weight or output absent");
-    if (x.dtype != ERT_FLOAT32 || w.dtype != ERT_FLOAT32 || y.dtype != ERT_FLOAT32 || x.rank != y.rank
-        || w.rank != x.rank || !spatial(&x, &g->h, &g->w) || !spatial(&y, &g->ho, &g->wo) || !spatial(&w, &g->kh, &g->kw))
-        FAIL("snn conv: tensors must be float32 of rank 3 or 4");
-    g->batch = (uint32_t)x.shape[0];
-    g->cin = (uint32_t)x.shape[1];
-    g->cout = (uint32_t)w.shape[0];
-    g->cig = (uint32_t)w.shape[1];
-    int32_t groups = ert_attr_i32(ctx, node, "groups", 1);
-    if (!ints2(ctx, node, "stride", &g->sh, &g->sw, 1) || !ints2(ctx, node, "padding", &g->ph, &g->pw, 0)
-        || !ints2(ctx, node, "dilation", &g->dh, &g->dw, 1) || groups < 1)
-        return ert_fail(ctx, node, ERT_E_ATTR, "snn conv: bad stride, padding, dilation or groups");
-    g->groups = (uint32_t)groups;
-    if ((uint32_t)y.shape[0] != g->batch || (uint32_t)y.shape[1] != g->cout || g->cig * g->groups != g->cin
-        || g->cout % g->groups)
-        FAIL("snn conv: channels or batch do not match");
-    /* every output position must come from the formula, as the numpy reference computes it */
-    int64_t ho = ((int64_t)g->h + 2 * g->ph - (int64_t)g->dh * (g->kh - 1) - 1) / g->sh + 1;
-    int64_t wo = ((int64_t)g->w + 2 * g->pw - (int64_t)g->dw * (g->kw - 1) - 1) / g->sw + 1;
-    if (ho != g->ho || wo != g->wo) FAIL("snn conv: output size does not follow from kernel, stride, padding");
-    if (ert_input(ctx, node, 2, &b) && (b.dtype != ERT_FLOAT32 || numel(&b) != g->cout)) FAIL("snn conv: bad bias");
-    return ERT_OK;
-}
-
 ert_status ert_check_snn_conv2d(ert_ctx *ctx, uint32_t node)
 {
     conv_geom g;
-    return conv_geometry(ctx, node, &g);
+    return conv_geometry(ctx, node, &g, ERT_FLOAT32, ERT_FLOAT32, ERT_FLOAT32);
 }
 
 ert_status ert_k_snn_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
     conv_geom g;
-    ert_status s = conv_geometry(ctx, node, &g);
+    ert_status s = conv_geometry(ctx, node, &g, ERT_FLOAT32, ERT_FLOAT32, ERT_FLOAT32);
     if (s != ERT_OK) return s;
     const float *x = (const float *)ert_input(ctx, node, 0, NULL);
     const float *w = (const float *)ert_input(ctx, node, 1, NULL);
@@ -205,22 +126,7 @@ ert_status ert_k_snn_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N
 
 /* ---- SNN_SUMPOOL2D: window sums (zero padding) times attr `scale` ---- */
 
-ert_status ert_check_snn_sumpool2d(ert_ctx *ctx, uint32_t node)
-{
-    ert_tensor x, y;
-    int32_t kh, kw, sh, sw, ph, pw;
-    if (!ert_input(ctx, node, 0, &x) || !ert_output(ctx, node, 0, &y)) FAIL("snn pool: input or output absent");
-    if (x.dtype != ERT_FLOAT32 || y.dtype != ERT_FLOAT32 || x.rank != 4 || y.rank != 4
-        || x.shape[0] != y.shape[0] || x.shape[1] != y.shape[1])
-        FAIL("snn pool: tensors must be float32 NCHW with the same N and C");
-    if (!ints2(ctx, node, "kernel", &kh, &kw, 1) || !ints2(ctx, node, "stride", &sh, &sw, 1)
-        || !ints2(ctx, node, "padding", &ph, &pw, 0))
-        return ert_fail(ctx, node, ERT_E_ATTR, "snn pool: bad kernel, stride or padding");
-    if ((x.shape[2] + 2 * ph - kh) / sh + 1 != y.shape[2] || (x.shape[3] + 2 * pw - kw) / sw + 1 != y.shape[3]
-        || x.shape[2] + 2 * ph < kh || x.shape[3] + 2 * pw < kw)
-        FAIL("snn pool: output size does not follow from the window");
-    return ERT_OK;
-}
+ert_status ert_check_snn_sumpool2d(ert_ctx *ctx, uint32_t node) { return pool_check(ctx, node, ERT_FLOAT32); }
 
 ert_status ert_k_snn_sumpool2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
@@ -398,7 +304,8 @@ ert_status ert_k_snn_neuron(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N
     return ERT_OK;
 }
 
-/* ---- SNN_DELAY: y(t) = x(t - steps[k]); buffer (D, B, N) holds x(t-1) .. x(t-D) ---- */
+/* ---- SNN_DELAY: y(t) = x(t - steps[k]); buffer (D, B, N) holds x(t-1) .. x(t-D). Moves 32-bit
+ * words, so it serves float32 and fixed-point (int32) models alike. ---- */
 
 ert_status ert_check_snn_delay(ert_ctx *ctx, uint32_t node)
 {
@@ -407,11 +314,13 @@ ert_status ert_check_snn_delay(ert_ctx *ctx, uint32_t node)
     if (!ert_input(ctx, node, 0, &x) || !ert_input(ctx, node, 1, &s) || !ert_input(ctx, node, 2, &buf)
         || !ert_output(ctx, node, 0, &y) || !ert_output(ctx, node, 1, &bo))
         FAIL("snn delay: input, steps, buffer or output absent");
-    if (!activation(&x, &b, &n) || !activation(&y, &bb, &nn) || bb != b || nn != n) FAIL("snn delay: bad input/output");
+    if ((x.dtype != ERT_FLOAT32 && x.dtype != ERT_INT32) || !act(&x, x.dtype, &b, &n) || !act(&y, x.dtype, &bb, &nn)
+        || bb != b || nn != n)
+        FAIL("snn delay: input/output must be float32 or int32 of one shape");
     if (s.dtype != ERT_INT32 || s.storage != ERT_CONST || numel(&s) != n) FAIL("snn delay: steps must be int32 constants, one per element");
-    if (buf.dtype != ERT_FLOAT32 || buf.rank != 3 || (uint32_t)buf.shape[1] != b || (uint32_t)buf.shape[2] != n
+    if (buf.dtype != x.dtype || buf.rank != 3 || (uint32_t)buf.shape[1] != b || (uint32_t)buf.shape[2] != n
         || buf.shape[0] < 1 || bo.nbytes != buf.nbytes)
-        FAIL("snn delay: buffer must be float32 (D, batch, elements)");
+        FAIL("snn delay: buffer must be (D, batch, elements) of the input dtype");
     const int32_t *steps = (const int32_t *)ert_input(ctx, node, 1, NULL);
     for (uint32_t k = 0; k < n; k++)
         if (steps[k] < 0 || steps[k] > buf.shape[0]) FAIL("snn delay: a delay exceeds the buffer");
@@ -422,19 +331,19 @@ ert_status ert_k_snn_delay(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_
 {
     ert_tensor tx, tb;
     uint32_t batch, n;
-    const float *x = (const float *)ert_input(ctx, node, 0, &tx);
+    const uint32_t *x = (const uint32_t *)ert_input(ctx, node, 0, &tx);
     const int32_t *steps = (const int32_t *)ert_input(ctx, node, 1, NULL);
-    const float *buf_in = (const float *)ert_input(ctx, node, 2, &tb);
-    float *y = (float *)ert_output(ctx, node, 0, NULL);
-    float *buf = (float *)ert_output(ctx, node, 1, NULL);
+    const uint32_t *buf_in = (const uint32_t *)ert_input(ctx, node, 2, &tb);
+    uint32_t *y = (uint32_t *)ert_output(ctx, node, 0, NULL);
+    uint32_t *buf = (uint32_t *)ert_output(ctx, node, 1, NULL);
     (void)activity;
-    activation(&tx, &batch, &n);
+    act(&tx, tx.dtype, &batch, &n);
     uint32_t plane = batch * n, depth = (uint32_t)tb.shape[0];
     for (uint32_t b = 0; b < batch; b++)
         for (uint32_t k = 0; k < n; k++)
             y[b * n + k] = steps[k] ? buf_in[(uint32_t)(steps[k] - 1) * plane + b * n + k] : x[b * n + k];
-    if (buf != buf_in) memmove(buf, buf_in, depth * plane * sizeof(float));
-    memmove(buf + plane, buf, (depth - 1) * plane * sizeof(float));
-    memcpy(buf, x, plane * sizeof(float));
+    if (buf != buf_in) memmove(buf, buf_in, depth * plane * sizeof(uint32_t));
+    memmove(buf + plane, buf, (depth - 1) * plane * sizeof(uint32_t));
+    memcpy(buf, x, plane * sizeof(uint32_t));
     return ERT_OK;
 }
