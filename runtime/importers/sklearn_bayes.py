@@ -35,7 +35,7 @@ def _gnb(b, est):
     w_q = quantize(w, unit)
     means = qz.values(theta, clamp=False).astype(np.int32)
     bias = quantize(log_prior + const, unit, "int64")
-    diff_max = (32767 + np.abs(means).max()) ** 2
+    diff_max = (32767.0 + float(np.abs(means).max())) ** 2
     shift = shift_for(float(np.abs(bias).max() + w_q.astype(np.float64).sum(axis=1).max() * diff_max))
     scores = b.activation("scores", "int32", k)
     b.node("NN_GNB_Q", [qz.node(b), b.const("means", means), b.const("weights", w_q), b.const("bias", bias)],

@@ -84,7 +84,7 @@ def _emit(b, table: TreeTable, op: str, n_out: int, init, divisor: float, fixed:
         op, x = "NN_TREES_Q", b.quantizer.node(b)
         thr = _quantized_thresholds(b.quantizer, nodes, thresholds)
         leaves = fixed["leaves"](leaves)
-        attrs.update(init=np.asarray(fixed["init"], np.int32).reshape(n_out).tolist())
+        attrs.update(init=np.broadcast_to(np.asarray(fixed["init"], np.int32), (n_out,)).tolist())
         leaf_dtype, out_dtype, quant = "int32", "int32", fixed.get("quant")
     scores = b.activation("scores", out_dtype, n_out, quant=quant)
     b.node(op, [x, b.const("tree_nodes", nodes), b.const("tree_thresholds", thr),

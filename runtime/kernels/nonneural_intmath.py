@@ -29,10 +29,15 @@ def exp_q24(z):
     return (p + (1 << (n + 5))) >> (n + 6)
 
 
-def tanh_q24(u):
-    a = np.minimum(np.abs(u), 32 << 16)
-    t = exp_q24(2 * a)
-    return np.sign(u) * ((((1 << 24) - t) << 24) // ((1 << 24) + t))
+def _tanh_with(exp):
+    def tanh_q24(u):
+        a = np.minimum(np.abs(u), 32 << 16)
+        t = exp(2 * a)
+        return np.sign(u) * ((((1 << 24) - t) << 24) // ((1 << 24) + t))
+    return tanh_q24
+
+
+tanh_q24 = _tanh_with(exp_q24)
 
 
 def isqrt(n):
@@ -46,7 +51,7 @@ def div_trunc(a, b):
 
 
 exp_q24_nb = njit(cache=True)(exp_q24)
-tanh_q24_nb = njit(cache=True)(tanh_q24)
+tanh_q24_nb = njit(_tanh_with(exp_q24_nb))
 div_trunc_nb = njit(cache=True)(div_trunc)
 
 

@@ -1,0 +1,151 @@
+/* The last step of non-neural models: NN_DECIDE (scores -> label, sklearn's tie rules) and
+ * NN_PROB (scores -> probabilities / sklearn's ovr display of SVC decisions). The reference:
+ * runtime/kernels/nonneural_decide.py. */
+#include "nn_common.h"
+
+enum { D_ARGMAX, D_ARGMAX_LAST, D_GT0, D_GE0, D_OVO };
+enum { P_SOFTMAX, P_LOGISTIC2, P_OVR_NORM, P_SVC_OVR };
+
+static int lookup(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; s && i < n; i++) if (!strcmp(s, names[i])) return i;
+    return -1;
+}
+
+static int decide_mode(ert_ctx *ctx, uint32_t node)
+{
+    static const char *const names[] = {"argmax", "argmax_last", "gt0", "ge0", "ovo"};
+    return lookup(ert_attr_str(ctx, node, "mode"), names, 5);
+}
+
+static int prob_mode(ert_ctx *ctx, uint32_t node)
+{
+    static const char *const names[] = {"softmax", "logistic2", "ovr_norm", "svc_ovr"};
+    return lookup(ert_attr_str(ctx, node, "mode"), names, 4);
+}
+
+static double score(const void *p, uint8_t dtype, size_t i)
+{
+    return dtype == ERT_INT32 ? (double)((const int32_t *)p)[i] : ((const double *)p)[i];
+}
+
+ert_status ert_check_nn_decide(ert_ctx *ctx, uint32_t node)
+{
+    ert_tensor s, c, y;
+    uint32_t rows, k, yr, yc;
+    if (!ert_input(ctx, node, 0, &s) || !ert_output(ctx, node, 0, &y)) NN_FAIL("NN_DECIDE: scores or label absent");
+    if ((s.dtype != ERT_INT32 && s.dtype != ERT_FLOAT64) || !nn_rows(&s, 0, &rows, &k) || k < 1) NN_FAIL("NN_DECIDE: scores must be int32/float64 (batch[, k])");
+    if (!nn_rows(&y, 0, &yr, &yc) || yr != rows || yc != 1) NN_FAIL("NN_DECIDE: label must be (batch,)");
+    int mode = decide_mode(ctx, node);
+    if (mode < 0) NN_FAIL("NN_DECIDE: unknown mode");
+    uint32_t n_classes = mode == D_OVO ? (uint32_t)ert_attr_i32(ctx, node, "n_classes", 0) : (mode >= D_GT0 ? 2 : k);
+    if (mode == D_OVO && (n_classes < 2 || n_classes > 4096 || n_classes * (n_classes - 1) / 2 != k)) NN_FAIL("NN_DECIDE: ovo needs n_classes (n - 1) / 2 pair columns");
+    if (ert_input(ctx, node, 1, &c)) {
+        if (c.rank != 1 || (uint32_t)c.shape[0] != n_classes || c.dtype != y.dtype || (c.dtype != ERT_INT32 && c.dtype != ERT_FLOAT64))
+            NN_FAIL("NN_DECIDE: classes must be (n_classes,) of the label's dtype");
+    } else if (y.dtype != ERT_INT32) {
+        NN_FAIL("NN_DECIDE: a label without a class table is an int32 index");
+    }
+    return ERT_OK;
+}
+
+ert_status ert_k_nn_decide(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{
+    ert_tensor ts, tc, ty;
+    uint32_t rows = 0, k = 0;
+    (void)activity;
+    const void *s = ert_input(ctx, node, 0, &ts), *classes = ert_input(ctx, node, 1, &tc);
+    void *y = ert_output(ctx, node, 0, &ty);
+    nn_rows(&ts, 0, &rows, &k);
+    int mode = decide_mode(ctx, node);
+    uint32_t n_classes = (uint32_t)ert_attr_i32(ctx, node, "n_classes", 0);
+    for (uint32_t r = 0; r < rows; r++) {
+        size_t base = (size_t)r * k;
+        uint32_t best = 0;
+        if (mode == D_ARGMAX || mode == D_ARGMAX_LAST) {
+            for (uint32_t c = 1; c < k; c++) {
+                double v = score(s, ts.dtype, base + c), b = score(s, ts.dtype, base + best);
+                if (v > b || (mode == D_ARGMAX_LAST && v == b)) best = c;
+            }
+        } else if (mode == D_GT0) {
+            best = score(s, ts.dtype, base) > 0;
+        } else if (mode == D_GE0) {
+            best = score(s, ts.dtype, base) >= 0;
+        } else {   /* ovo voting: the most votes, ties -> lowest class; votes counted twice over, no table */
+            uint32_t best_votes = 0;
+            for (uint32_t c = 0; c < n_classes; c++) {
+                uint32_t votes = 0, p = 0;
+                for (uint32_t i = 0; i < n_classes; i++)
+                    for (uint32_t j = i + 1; j < n_classes; j++, p++) {
+                        int first = score(s, ts.dtype, base + p) > 0;
+                        votes += (first && i == c) || (!first && j == c);
+                    }
+                if (votes > best_votes || c == 0) { best_votes = votes; best = c; }
+            }
+        }
+        if (!classes) ((int32_t *)y)[r] = (int32_t)best;
+        else if (ty.dtype == ERT_INT32) ((int32_t *)y)[r] = ((const int32_t *)classes)[best];
+        else ((double *)y)[r] = ((const double *)classes)[best];
+    }
+    return ERT_OK;
+}
+
+ert_status ert_check_nn_prob(ert_ctx *ctx, uint32_t node)
+{
+    ert_tensor s, y;
+    uint32_t rows, k, yr, yc;
+    if (!ert_input(ctx, node, 0, &s) || !ert_output(ctx, node, 0, &y)) NN_FAIL("NN_PROB: scores or output absent");
+    if (!nn_rows(&s, ERT_FLOAT64, &rows, &k) || !nn_rows(&y, ERT_FLOAT64, &yr, &yc) || yr != rows) NN_FAIL("NN_PROB: float64 (batch[, k]) in and out");
+    int mode = prob_mode(ctx, node);
+    uint32_t n = (uint32_t)ert_attr_i32(ctx, node, "n_classes", 0);
+    if (mode < 0) NN_FAIL("NN_PROB: unknown mode");
+    if ((mode == P_SOFTMAX || mode == P_OVR_NORM) && yc != k) NN_FAIL("NN_PROB: output width != scores width");
+    if (mode == P_LOGISTIC2 && (k != 1 || yc != 2)) NN_FAIL("NN_PROB: logistic2 maps 1 score to 2 probabilities");
+    if (mode == P_SVC_OVR && (n < 2 || n > 4096 || yc != n || n * (n - 1) / 2 != k)) NN_FAIL("NN_PROB: svc_ovr needs n_classes and its pairs");
+    return ERT_OK;
+}
+
+static double logistic(double d) { return 1.0 / (1.0 + ert_exp(-d)); }
+
+ert_status ert_k_nn_prob(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{
+    ert_tensor ts, ty;
+    uint32_t rows = 0, k = 0, yr = 0, yc = 0;
+    (void)activity;
+    const double *s = (const double *)ert_input(ctx, node, 0, &ts);
+    double *y = (double *)ert_output(ctx, node, 0, &ty);
+    nn_rows(&ts, ERT_FLOAT64, &rows, &k);
+    nn_rows(&ty, ERT_FLOAT64, &yr, &yc);
+    int mode = prob_mode(ctx, node);
+    for (uint32_t r = 0; r < rows; r++) {
+        const double *d = s + (size_t)r * k;
+        double *o = y + (size_t)r * yc, total = 0.0;
+        if (mode == P_LOGISTIC2) {
+            double p = logistic(d[0]);
+            o[0] = 1.0 - p; o[1] = p;
+            continue;
+        }
+        if (mode == P_SVC_OVR) {   /* votes (d >= 0 -> first class) + conf / (3 (|conf| + 1)) */
+            uint32_t p = 0;
+            for (uint32_t c = 0; c < yc; c++) o[c] = 0.0;
+            for (uint32_t i = 0; i < yc; i++)
+                for (uint32_t j = i + 1; j < yc; j++, p++) { o[i] += d[p]; o[j] -= d[p]; }
+            for (uint32_t c = 0; c < yc; c++) {
+                uint32_t votes = 0;
+                p = 0;
+                for (uint32_t i = 0; i < yc; i++)
+                    for (uint32_t j = i + 1; j < yc; j++, p++) votes += (d[p] >= 0 ? i : j) == c;
+                o[c] = (double)votes + o[c] / (3 * (ert_fabs(o[c]) + 1));
+            }
+            continue;
+        }
+        double mx = d[0];
+        for (uint32_t c = 1; c < k; c++) if (d[c] > mx) mx = d[c];
+        for (uint32_t c = 0; c < k; c++) {
+            o[c] = mode == P_SOFTMAX ? ert_exp(d[c] - mx) : logistic(d[c]);
+            total += o[c];
+        }
+        for (uint32_t c = 0; c < k; c++) o[c] /= total;
+    }
+    return ERT_OK;
+}

@@ -1,0 +1,166 @@
+/* k nearest neighbours (k-means and nearest centroid are k = 1): NN_KNN (float64) and NN_KNN_Q
+ * (int16 features, int64 distances). The reference: runtime/kernels/nonneural_knn.py. The k best
+ * (distance, index) pairs of one row live in the node's scratch; equal distances keep point order. */
+#include "nn_common.h"
+
+typedef struct {
+    const void *x, *pts, *targets; void *out;
+    uint32_t batch, features, n_pts, k, n_classes, n_out;
+    int distance_w;
+    void *best_d; uint32_t *best_i;
+} knn_t;
+
+static ert_status knn_bind(ert_ctx *ctx, uint32_t node, int fixed, knn_t *m)
+{
+    ert_tensor x, pts, tg, out;
+    uint32_t rows, scratch;
+    memset(m, 0, sizeof *m);
+    if (!(m->x = ert_input(ctx, node, 0, &x)) || !(m->pts = ert_input(ctx, node, 1, &pts)) ||
+        !(m->targets = ert_input(ctx, node, 2, &tg)) || !(m->out = ert_output(ctx, node, 0, &out)))
+        NN_FAIL("knn: an input or the output is absent");
+    uint8_t xt = fixed ? ERT_INT16 : ERT_FLOAT64;
+    if (x.rank != 2 || x.dtype != xt) NN_FAIL("knn: x must be (batch, features)");
+    m->batch = (uint32_t)x.shape[0]; m->features = (uint32_t)x.shape[1];
+    if (!nn_mat(&pts, xt, -1, (int32_t)m->features) || pts.shape[0] < 1) NN_FAIL("knn: points must be (n >= 1, features)");
+    m->n_pts = (uint32_t)pts.shape[0];
+    m->k = (uint32_t)ert_attr_i32(ctx, node, "k", 0);
+    m->n_classes = (uint32_t)ert_attr_i32(ctx, node, "n_classes", 0);
+    if (m->k < 1 || m->k > m->n_pts) NN_FAIL("knn: k must be 1..n_points");
+    if (!nn_rows(&out, fixed ? ERT_INT32 : ERT_FLOAT64, &rows, &m->n_out) || rows != m->batch) NN_FAIL("knn: bad output");
+    if (m->n_classes) {
+        if (tg.rank != 1 || tg.dtype != ERT_INT32 || (uint32_t)tg.shape[0] != m->n_pts || m->n_out != m->n_classes)
+            NN_FAIL("knn: class targets must be int32 (n,) and the output (batch, n_classes)");
+    } else if (tg.dtype != (fixed ? ERT_INT32 : ERT_FLOAT64) || tg.shape[0] != (int32_t)m->n_pts || nn_numel(&tg) != m->n_pts * m->n_out) {
+        NN_FAIL("knn: regression targets must be (n, outputs)");
+    }
+    const char *w = ert_attr_str(ctx, node, "weights");
+    if (!w || (strcmp(w, "uniform") && strcmp(w, "distance"))) NN_FAIL("knn: weights must be uniform or distance");
+    m->distance_w = !strcmp(w, "distance");
+    m->best_d = ert_scratch(ctx, node, &scratch);
+    if (!m->best_d || scratch < 12ull * m->k) NN_FAIL("knn: scratch smaller than 12 bytes per neighbour");
+    m->best_i = (uint32_t *)((uint8_t *)m->best_d + 8u * m->k);
+    return ERT_OK;
+}
+
+ert_status ert_check_nn_knn(ert_ctx *ctx, uint32_t node) { knn_t m; return knn_bind(ctx, node, 0, &m); }
+
+ert_status ert_check_nn_knn_q(ert_ctx *ctx, uint32_t node)
+{
+    knn_t m;
+    ert_status s = knn_bind(ctx, node, 1, &m);
+    if (s != ERT_OK) return s;
+    int32_t p = ert_attr_i32(ctx, node, "p", 0);
+    if (p != 1 && p != 2) NN_FAIL("knn: fixed mode supports p = 1 or 2");
+    return ERT_OK;
+}
+
+/* Class labels inside 0..n_classes-1 (checked per use: targets are constants of the file). */
+static int label_ok(const knn_t *m, uint32_t i) { int32_t c = ((const int32_t *)m->targets)[i]; return c >= 0 && (uint32_t)c < m->n_classes; }
+
+/* Insert (d, i) into the sorted best list of length *n (at most k); ties keep earlier points first. */
+#define INSERT(T)                                                                                 \
+    static void insert_##T(T *bd, uint32_t *bi, uint32_t *n, uint32_t k, T d, uint32_t i)         \
+    {                                                                                             \
+        if (*n == k && !(d < bd[k - 1])) return;                                                  \
+        uint32_t pos = *n < k ? *n : k - 1;                                                       \
+        while (pos > 0 && bd[pos - 1] > d) { bd[pos] = bd[pos - 1]; bi[pos] = bi[pos - 1]; pos--; } \
+        bd[pos] = d; bi[pos] = i;                                                                 \
+        if (*n < k) (*n)++;                                                                       \
+    }
+INSERT(double)
+INSERT(int64_t)
+
+ert_status ert_k_nn_knn(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{
+    knn_t m;
+    ert_status st = knn_bind(ctx, node, 0, &m);
+    if (st != ERT_OK) return st;
+    double p = ert_attr_f64(ctx, node, "p", 2.0);
+    const double *x = (const double *)m.x, *pts = (const double *)m.pts;
+    double *bd = (double *)m.best_d, *out = (double *)m.out;
+    for (uint32_t r = 0; r < m.batch; r++) {
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < m.n_pts; i++) {
+            double acc = 0.0;
+            for (uint32_t j = 0; j < m.features; j++) {
+                double d = ert_fabs(x[(size_t)r * m.features + j] - pts[(size_t)i * m.features + j]);
+                acc += p == 2.0 ? d * d : (p == 1.0 ? d : ert_pow(d, p));
+            }
+            insert_double(bd, m.best_i, &n, m.k, acc, i);
+        }
+        activity[0] += m.n_pts;
+        int any_zero = 0;
+        for (uint32_t a = 0; a < n; a++) any_zero |= m.distance_w && bd[a] == 0.0;
+        double total = 0.0, *o = out + (size_t)r * m.n_out;
+        for (uint32_t t = 0; t < m.n_out; t++) o[t] = 0.0;
+        for (uint32_t a = 0; a < n; a++) {
+            double w = 1.0;
+            if (any_zero) w = bd[a] == 0.0 ? 1.0 : 0.0;
+            else if (m.distance_w) w = 1.0 / (p == 2.0 ? ert_sqrt(bd[a]) : (p == 1.0 ? bd[a] : ert_pow(bd[a], 1.0 / p)));
+            total += w;
+            if (m.n_classes) {
+                if (!label_ok(&m, m.best_i[a])) return ert_fail(ctx, node, ERT_E_KERNEL, "knn: class label out of range");
+                o[((const int32_t *)m.targets)[m.best_i[a]]] += w;
+            } else {
+                for (uint32_t t = 0; t < m.n_out; t++) o[t] += w * ((const double *)m.targets)[(size_t)m.best_i[a] * m.n_out + t];
+            }
+        }
+        for (uint32_t t = 0; t < m.n_out; t++) o[t] /= total;
+    }
+    return ERT_OK;
+}
+
+ert_status ert_k_nn_knn_q(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{
+    knn_t m;
+    ert_status st = knn_bind(ctx, node, 1, &m);
+    if (st != ERT_OK) return st;
+    int32_t p = ert_attr_i32(ctx, node, "p", 2);
+    const int16_t *x = (const int16_t *)m.x, *pts = (const int16_t *)m.pts;
+    int64_t *bd = (int64_t *)m.best_d;
+    int32_t *out = (int32_t *)m.out;
+    for (uint32_t r = 0; r < m.batch; r++) {
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < m.n_pts; i++) {
+            int64_t acc = 0;
+            for (uint32_t j = 0; j < m.features; j++) {
+                int64_t d = (int64_t)x[(size_t)r * m.features + j] - pts[(size_t)i * m.features + j];
+                acc += p == 2 ? d * d : (d < 0 ? -d : d);
+            }
+            insert_int64_t(bd, m.best_i, &n, m.k, acc, i);
+        }
+        activity[0] += m.n_pts;
+        int any_zero = 0;
+        for (uint32_t a = 0; a < n; a++) any_zero |= m.distance_w && bd[a] == 0;
+        int64_t total = 0, acc[64];
+        uint32_t n_out = m.n_out;
+        int32_t *o = out + (size_t)r * n_out;
+        for (uint32_t t0 = 0; t0 < n_out; t0 += 64) {   /* columns in blocks of 64: no big stack */
+            uint32_t cols = n_out - t0 < 64 ? n_out - t0 : 64;
+            total = 0;
+            for (uint32_t t = 0; t < cols; t++) acc[t] = 0;
+            for (uint32_t a = 0; a < n; a++) {
+                int64_t w = 1;
+                if (any_zero) w = bd[a] == 0;
+                else if (m.distance_w) {
+                    int64_t d16 = p == 2 ? nn_isqrt(bd[a] << 8) : bd[a] << 4;
+                    w = ((int64_t)1 << 32) / (d16 > 1 ? d16 : 1);
+                }
+                total += w;
+                if (m.n_classes) {
+                    if (!label_ok(&m, m.best_i[a])) return ert_fail(ctx, node, ERT_E_KERNEL, "knn: class label out of range");
+                    int32_t c = ((const int32_t *)m.targets)[m.best_i[a]];
+                    if ((uint32_t)c >= t0 && (uint32_t)c < t0 + cols) acc[c - t0] += w;
+                } else {
+                    for (uint32_t t = 0; t < cols; t++)
+                        acc[t] += w * ((const int32_t *)m.targets)[(size_t)m.best_i[a] * n_out + t0 + t];
+                }
+            }
+            uint32_t shift = 0;
+            while (m.n_classes && (total >> shift) >= ((int64_t)1 << 30)) shift++;
+            for (uint32_t t = 0; t < cols; t++)
+                o[t0 + t] = (int32_t)(m.n_classes ? acc[t] >> shift : acc[t] / total);   /* C division truncates */
+        }
+    }
+    return ERT_OK;
+}

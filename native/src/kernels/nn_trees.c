@@ -1,0 +1,133 @@
+/* Tree ensembles: NN_TREES (float32 x vs float32 thresholds), NN_HIST_TREES (float64),
+ * NN_TREES_Q (int16). The numpy reference and the table layout are documented in
+ * runtime/kernels/nonneural_trees.py. The load-time check proves every tree is a preorder
+ * table (children after their parent, inside the table), so a walk ends within N steps; the
+ * kernel re-checks each step anyway and fails cleanly on a corrupt table. */
+#include "nn_common.h"
+
+enum { T_F32 = 0, T_F64 = 1, T_Q = 2 };
+
+typedef struct {
+    const void *x; uint8_t x_dtype; uint32_t batch, features;
+    const int32_t *nodes; uint32_t n_nodes;
+    const void *thr;
+    const void *leaves; uint32_t n_leaves, width;
+    void *out; uint32_t n_out;
+    const int32_t *roots, *targets; uint32_t n_trees;
+} trees_t;
+
+static ert_status trees_bind(ert_ctx *ctx, uint32_t node, int kind, trees_t *t)
+{
+    ert_tensor x, nodes, thr, leaves, out;
+    uint32_t n_targets, rows;
+    static const uint8_t thr_dtype[] = {ERT_FLOAT32, ERT_FLOAT64, ERT_INT16};
+    memset(t, 0, sizeof *t);
+    if (!(t->x = ert_input(ctx, node, 0, &x)) || !(t->nodes = ert_input(ctx, node, 1, &nodes)) ||
+        !(t->thr = ert_input(ctx, node, 2, &thr)) || !(t->leaves = ert_input(ctx, node, 3, &leaves)) ||
+        !(t->out = ert_output(ctx, node, 0, &out)))
+        NN_FAIL("trees: an input or the output is absent");
+    if (x.rank != 2 || (kind == T_F32 && !nn_is_float(&x)) || (kind == T_F64 && x.dtype != ERT_FLOAT64) ||
+        (kind == T_Q && x.dtype != ERT_INT16))
+        NN_FAIL("trees: x must be (batch, features) of the op's dtype");
+    t->x_dtype = x.dtype; t->batch = (uint32_t)x.shape[0]; t->features = (uint32_t)x.shape[1];
+    if (!nn_mat(&nodes, ERT_INT32, -1, 3)) NN_FAIL("trees: nodes must be int32 (N, 3)");
+    t->n_nodes = (uint32_t)nodes.shape[0];
+    if (thr.rank != 1 || thr.dtype != thr_dtype[kind] || (uint32_t)thr.shape[0] != t->n_nodes)
+        NN_FAIL("trees: thresholds must be (N,) of the op's dtype");
+    if (!nn_mat(&leaves, kind == T_Q ? ERT_INT32 : ERT_FLOAT64, -1, -1)) NN_FAIL("trees: bad leaf table");
+    t->n_leaves = (uint32_t)leaves.shape[0]; t->width = (uint32_t)leaves.shape[1];
+    if (!nn_rows(&out, kind == T_Q ? ERT_INT32 : ERT_FLOAT64, &rows, &t->n_out) || rows != t->batch)
+        NN_FAIL("trees: output must be (batch[, outputs]) float64 / int32");
+    t->roots = ert_attr_i32s(ctx, node, "roots", &t->n_trees);
+    t->targets = ert_attr_i32s(ctx, node, "targets", &n_targets);
+    if (!t->roots || !t->targets || n_targets != t->n_trees) NN_FAIL("trees: roots/targets missing or of different lengths");
+    return ERT_OK;
+}
+
+static ert_status trees_check(ert_ctx *ctx, uint32_t node, int kind)
+{
+    trees_t t;
+    uint32_t n_init;
+    ert_status s = trees_bind(ctx, node, kind, &t);
+    if (s != ERT_OK) return s;
+    for (uint32_t i = 0; i < t.n_nodes; i++) {
+        const int32_t *nd = t.nodes + 3u * i;
+        if (nd[1] == -1) {
+            if (nd[0] < 0 || (uint32_t)nd[0] >= t.n_leaves) return ert_fail(ctx, node, ERT_E_ATTR, "trees: leaf row out of range");
+        } else if (nd[0] < 0 || (uint32_t)nd[0] >= t.features || nd[1] <= (int32_t)i || nd[2] <= (int32_t)i ||
+                   (uint32_t)nd[1] >= t.n_nodes || (uint32_t)nd[2] >= t.n_nodes) {
+            return ert_fail(ctx, node, ERT_E_ATTR, "trees: child index not after its parent or out of range (corrupt or cyclic tree)");
+        }
+    }
+    for (uint32_t k = 0; k < t.n_trees; k++)
+        if (t.roots[k] < 0 || (uint32_t)t.roots[k] >= t.n_nodes || t.targets[k] < 0 ||
+            (uint64_t)t.targets[k] + t.width > t.n_out)
+            return ert_fail(ctx, node, ERT_E_ATTR, "trees: root or target column out of range");
+    if (kind == T_Q ? !ert_attr_i32s(ctx, node, "init", &n_init) : !ert_attr_f64s(ctx, node, "init", &n_init))
+        NN_FAIL("trees: init missing");
+    if (n_init != t.n_out) NN_FAIL("trees: init length != outputs");
+    return ERT_OK;
+}
+
+ert_status ert_check_nn_trees(ert_ctx *ctx, uint32_t node) { return trees_check(ctx, node, T_F32); }
+ert_status ert_check_nn_hist_trees(ert_ctx *ctx, uint32_t node) { return trees_check(ctx, node, T_F64); }
+ert_status ert_check_nn_trees_q(ert_ctx *ctx, uint32_t node) { return trees_check(ctx, node, T_Q); }
+
+/* x[r, f] <= threshold[n] in the op's arithmetic. */
+static int goes_left(const trees_t *t, int kind, uint32_t r, uint32_t f, uint32_t n)
+{
+    uint32_t i = r * t->features + f;
+    if (kind == T_Q) return ((const int16_t *)t->x)[i] <= ((const int16_t *)t->thr)[n];
+    if (kind == T_F64) return ((const double *)t->x)[i] <= ((const double *)t->thr)[n];
+    float v = t->x_dtype == ERT_FLOAT32 ? ((const float *)t->x)[i] : (float)((const double *)t->x)[i];
+    return v <= ((const float *)t->thr)[n];
+}
+
+static ert_status trees_run(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY], int kind)
+{
+    trees_t t;
+    uint32_t n_init;
+    ert_status s = trees_bind(ctx, node, kind, &t);
+    if (s != ERT_OK) return s;
+    const double *init_f = kind == T_Q ? NULL : ert_attr_f64s(ctx, node, "init", &n_init);
+    const int32_t *init_q = kind == T_Q ? ert_attr_i32s(ctx, node, "init", &n_init) : NULL;
+    double divisor = kind == T_Q ? 1.0 : ert_attr_f64(ctx, node, "divisor", 1.0);
+    if ((!init_f && !init_q) || n_init != t.n_out) NN_FAIL("trees: init missing");
+    for (uint32_t r = 0; r < t.batch; r++) {
+        double *of = (double *)t.out + (size_t)r * t.n_out;
+        int32_t *oq = (int32_t *)t.out + (size_t)r * t.n_out;
+        for (uint32_t k = 0; k < t.n_out; k++) {
+            if (kind == T_Q) oq[k] = init_q[k]; else of[k] = init_f[k];
+        }
+        for (uint32_t k = 0; k < t.n_trees; k++) {
+            uint32_t n = (uint32_t)t.roots[k];
+            if (n >= t.n_nodes) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: root out of range");
+            while (t.nodes[3u * n + 1] != -1) {   /* every step goes to a higher index: <= N steps */
+                int32_t f = t.nodes[3u * n], child;
+                if (f < 0 || (uint32_t)f >= t.features) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: feature index out of range");
+                child = t.nodes[3u * n + (goes_left(&t, kind, r, (uint32_t)f, n) ? 1 : 2)];
+                if (child <= (int32_t)n || (uint32_t)child >= t.n_nodes)
+                    return ert_fail(ctx, node, ERT_E_KERNEL, "trees: corrupt or cyclic tree");
+                n = (uint32_t)child;
+                activity[0]++;
+            }
+            activity[0]++;
+            activity[1]++;
+            int32_t leaf = t.nodes[3u * n], target = t.targets[k];
+            if (leaf < 0 || (uint32_t)leaf >= t.n_leaves || target < 0 || (uint64_t)target + t.width > t.n_out)
+                return ert_fail(ctx, node, ERT_E_KERNEL, "trees: leaf or target out of range");
+            for (uint32_t w = 0; w < t.width; w++) {
+                size_t li = (size_t)leaf * t.width + w;
+                if (kind == T_Q) oq[target + w] += ((const int32_t *)t.leaves)[li];
+                else of[target + w] += ((const double *)t.leaves)[li];
+            }
+        }
+        if (kind != T_Q)
+            for (uint32_t k = 0; k < t.n_out; k++) of[k] /= divisor;
+    }
+    return ERT_OK;
+}
+
+ert_status ert_k_nn_trees(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]) { return trees_run(ctx, node, activity, T_F32); }
+ert_status ert_k_nn_hist_trees(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]) { return trees_run(ctx, node, activity, T_F64); }
+ert_status ert_k_nn_trees_q(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]) { return trees_run(ctx, node, activity, T_Q); }
