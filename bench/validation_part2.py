@@ -235,6 +235,31 @@ def main() -> None:
          events2 / cores2 * load_profile("spinnaker2").value("units.pe.application_cores") / 1e-3, "events/s")
     print(table.render(["family", "case", "source", "published", "emulated", "unit", "error"], rows,
                        title="part-2 emulators vs published figures"))
+    print()
+    sensitivity(r50v15)
+
+
+def sensitivity(r50) -> None:
+    """The directions a user expects, in numbers (docs/emulators-part2.md)."""
+    em = Emulator(dense_snn(1000, 512), "spinnaker1", backend="numpy")
+    rows = []
+    for n in (0, 10, 20, 30, 40, 80):
+        r = step(em, spikes(1000, n))
+        rows.append([n, sum(x.detail.get("synaptic_events", 0) for x in r.nodes), r.summary["busiest_core_s"] * 1e3,
+                     r.summary["real_time"], r.energy_j * 1e6])
+    print(table.render(["input spikes", "synaptic events", "busiest core ms", "real time", "uJ per step"], rows,
+                       title="spinnaker1: 1000 -> 512 dense LIF layer, one 1 ms step"))
+    rows = []
+    for device, modes in [("jetson-agx-orin", ["MAXN", "50W", "30W", "15W"]),
+                          ("jetson-orin-nano", ["MAXN_SUPER", "25W", "15W", "7W"])]:
+        for mode in modes:
+            r = estimate(r50, device, operating_point=mode)
+            rows.append([device, mode, r.latency_s * 1e3, r.summary["average_power_w"], r.energy_j * 1e3])
+    print(table.render(["device", "mode", "ms", "W", "mJ"], rows, title="ResNet-50 int8, batch 1, per nvpmodel mode"))
+    from edgert.emulators.dpu import layer_cycles
+    from edgert.emulators.workload import conv2d_work
+    rows = [[c, *layer_cycles(conv2d_work(28, 28, c, c, 3), 8, 16, 16, 4)] for c in (8, 16, 17, 32, 33, 64)]
+    print(table.render(["channels in = out", "cycles", "lane fill"], rows, title="B4096: 3x3 conv on 28x28"))
 
 
 if __name__ == "__main__":
