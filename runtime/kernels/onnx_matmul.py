@@ -76,26 +76,40 @@ def _batch_shape(shape) -> tuple[int, int, int]:
 
 
 @njit(cache=True)
-def _int_matmul_nb(a, b, acc):
-    """a (Ba, M, K), b (Bb, K, N) centred int32; acc (B, M, N) int64."""
-    nb, m, n = acc.shape
+def _matmul_nb(a, b, c, alpha, beta, out, is_int):
+    """a (Ba, M, K), b (Bb, K, N); Ba, Bb are 1 or out's batch. is_int: centred int32 operands,
+    exact int64 sums into out. Else float32: out = alpha * sum (over k from +0.0) + beta * c."""
+    nb, m, n = out.shape
     k_dim = a.shape[2]
     for i in range(nb):
         ia = i if a.shape[0] > 1 else 0
         ib = i if b.shape[0] > 1 else 0
         for r in range(m):
             for col in range(n):
-                s = np.int64(0)
+                if is_int:
+                    s = np.int64(0)
+                    for k in range(k_dim):
+                        s += np.int64(a[ia, r, k]) * np.int64(b[ib, k, col])
+                    out[i, r, col] = s
+                    continue
+                f = np.float32(0.0)
                 for k in range(k_dim):
-                    s += np.int64(a[ia, r, k]) * np.int64(b[ib, k, col])
-                acc[i, r, col] = s
+                    f = f + a[ia, r, k] * b[ib, k, col]
+                v = f * alpha
+                if c.size > 0:
+                    v = v + beta * c[0 if c.size == 1 else (col if c.size == n else r * n + col)]
+                out[i, r, col] = v
+
+
+_NO_C = np.zeros(0, np.float32)
 
 
 def _int_acc_nb(call):
     a_c, b_c = _centred(call)
     out = call.out_tensor(0)
     acc = np.empty(_batch_shape(out.shape), np.int64)
-    _int_matmul_nb(_batched(a_c.astype(np.int32)), _batched(b_c.astype(np.int32)), acc)
+    _matmul_nb(_batched(a_c.astype(np.int32)), _batched(b_c.astype(np.int32)), _NO_C, np.float32(1), np.float32(0),
+               acc, True)
     return acc
 
 
@@ -127,33 +141,14 @@ def matmul_integer_nb(call):
     return [wrap_int32(_int_acc_nb(call)).reshape(call.out_tensor(0).shape)]
 
 
-@njit(cache=True)
-def _f32_matmul_nb(a, b, c, alpha, beta, y):
-    nb, m, n = y.shape
-    k_dim = a.shape[2]
-    for i in range(nb):
-        ia = i if a.shape[0] > 1 else 0
-        ib = i if b.shape[0] > 1 else 0
-        for r in range(m):
-            for col in range(n):
-                s = np.float32(0.0)
-                for k in range(k_dim):
-                    s = s + a[ia, r, k] * b[ib, k, col]
-                v = s * alpha
-                if c.size > 0:
-                    ci = 0 if c.size == 1 else (col if c.size == n else r * n + col)
-                    v = v + beta * c[ci]
-                y[i, r, col] = v
-
-
 @kernel("ONNX_MATMUL_F32", "numba")
 def matmul_f32_nb(call):
     a, b = (_batched(x.astype(np.float32)) for x in call.inputs[:2])
     out = call.out_tensor(0)
     c = _bias(call, 2)
-    c = np.zeros(0, np.float32) if c is None else np.ascontiguousarray(c, np.float32).reshape(-1)
+    c = _NO_C if c is None else np.ascontiguousarray(c, np.float32).reshape(-1)
     y = np.empty(_batch_shape(out.shape), np.float32)
-    _f32_matmul_nb(a, b, c, np.float32(call.attr("alpha", 1.0)), np.float32(call.attr("beta", 1.0)), y)
+    _matmul_nb(a, b, c, np.float32(call.attr("alpha", 1.0)), np.float32(call.attr("beta", 1.0)), y, False)
     return [y.reshape(out.shape)]
 
 
