@@ -96,7 +96,7 @@ class DpuModel(DeviceModel):
         self.peak_bytes = {"on-chip": int(min(self.weight_buffer, biggest) + self.feature_buffer), "DDR": need}
 
     # -- per node --------------------------------------------------------------------------------
-    def node_cost(self, index, activity):
+    def node_cost(self, index, activity, events=None):
         node = self.model.graph.nodes[index]
         cost = self._enabled_cost(index)
         if index not in self.disabled:
@@ -110,7 +110,7 @@ class DpuModel(DeviceModel):
         placement = {tensors[i].name: "DDR" for i in node.inputs + node.outputs if i >= 0}
         if work.kind in FREE_KINDS:
             return NodeCost(node.name, node.op, "dpu", 0.0, 0.0, 0.0, work.macs, 0, placement, {"elided": True})
-        if node.op in CPU_OPS or work.kind == "softmax":
+        if self._on_cpu(index):
             return self._cpu_cost(index, node, work, placement)
         cycles, lanes_used = layer_cycles(work, self.pp, self.icp, self.ocp, self.alu_pp)
         traffic, tiles = self._traffic(work)
@@ -142,11 +142,16 @@ class DpuModel(DeviceModel):
                         work.in_bytes + work.out_bytes, placement, {"fallback": "cpu", "switch": self._switches(index)})
 
     def _switches(self, index) -> bool:
-        """A CPU node pays a subgraph switch when the node before it ran on the DPU."""
-        if index == 0:
-            return False
-        prev = self.model.graph.nodes[index - 1]
-        return prev.op not in CPU_OPS and self.works[index - 1].kind not in FREE_KINDS | {"softmax"}
+        """A CPU node pays a subgraph switch when the last node before it that does any work
+        (reshapes do none) ran on the DPU."""
+        for k in range(index - 1, -1, -1):
+            if self.works[k].kind in FREE_KINDS:
+                continue
+            return not self._on_cpu(k)
+        return False
+
+    def _on_cpu(self, k) -> bool:
+        return self.model.graph.nodes[k].op in CPU_OPS or self.works[k].kind == "softmax"
 
     # -- run level --------------------------------------------------------------------------------
     def summarize(self, costs, activity) -> dict:

@@ -97,7 +97,7 @@ class JetsonModel(DeviceModel):
         return fused_into, [(a, w.weight_bytes) for a, w in zip(act, self.works)]
 
     # -- per node ------------------------------------------------------------------------------
-    def node_cost(self, index, activity):
+    def node_cost(self, index, activity, events=None):
         work = self.works[index]
         node = self.model.graph.nodes[index]
         act_bytes, weight_bytes = self.traffic[index]

@@ -181,7 +181,7 @@ class SpinnakerModel(DeviceModel):
         return None
 
     # -- per node ------------------------------------------------------------------------------------
-    def node_cost(self, index, activity):
+    def node_cost(self, index, activity, events=None):
         node, work = self.model.graph.nodes[index], self.works[index]
         tensors = self.model.graph.tensors
         if node.op in GLUE_OPS:
@@ -284,8 +284,11 @@ class SpinnakerModel(DeviceModel):
 
     # -- run level: the time step ------------------------------------------------------------------------
     def summarize(self, costs, activity) -> dict:
-        if not self.population:
-            return {}
+        dynamic = sum(c.energy_j for c in costs)
+        if not self.population:  # layers one after another on the MAC arrays; the chip idles meanwhile
+            latency = sum(c.latency_s for c in costs)
+            return {"latency_s": latency, "energy_j": dynamic + self.chips * self.chip_idle_w * latency,
+                    "cores": self.cores_used, "chips": self.chips}
         busy: dict[int, float] = {k: 0.0 for k in self.population}
         dram_s: dict[int, float] = {k: 0.0 for k in self.population}
         cores_per_chip = min(self.app_cores, self.cores_used)
@@ -302,7 +305,6 @@ class SpinnakerModel(DeviceModel):
         real_time = busiest <= self.timestep
         step = self.timestep if real_time else busiest
         dnn_s = sum(c.latency_s for k, c in enumerate(costs) if not self._spiking(k))
-        dynamic = sum(c.energy_j for c in costs)
         latency = step + dnn_s
         hop_s = self.hops * (self.profile.value("units.router.hop_latency_s", 0.0)
                              or self.profile.value("units.router.hop_cycles", 0) / self.op.clocks_hz["router"])
