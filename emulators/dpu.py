@@ -55,7 +55,8 @@ class DpuModel(DeviceModel):
         self.efficiency = v("params.compute_efficiency")
         self.cpu_rate = v("units.cpu.flops_per_core_clk") * self.op.clocks_hz["cpu"]
         power = self.op.power_w
-        self.idle_w, self.core_w, self.cpu_w = power["idle"], power["dpu_core_full"], power["cpu_core_active"]
+        self.idle_w, self.cpu_w = power["idle"], power["cpu_core_active"]
+        self.core_w = power["dpu_core_full"] * self.freq / self.op.clocks_hz["dpu"]  # dynamic power follows the clock
         self.ddr_pj = v("energy_pj.ddr_byte")
         self._check_supported()
         self.disabled = self._match(cfg["disabled"])

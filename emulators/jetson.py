@@ -51,11 +51,13 @@ class JetsonModel(DeviceModel):
         self.efficiency = v("params.compute_efficiency")
         self.fill = v("params.threads_per_sm") * self.sms
         self.dram_pj = v("energy_pj.dram_byte")
-        self.idle_w, self.gpu_w = self.op.power_w["idle"], self.op.power_w["gpu_full"]
+        # a clock below the mode's cap (freq_hz) scales the GPU's dynamic power with it
+        self.idle_w = self.op.power_w["idle"]
+        self.gpu_w = self.op.power_w["gpu_full"] * self.freq / self.op.clocks_hz["gpu"]
         self.fused_into, self.traffic = self._fuse()
         dram = v("memory.DRAM.size_bytes")
         need = model.weight_bytes + model.arena_size * self.batch
-        self.peak_bytes = {"DRAM": need, "L2": 0}
+        self.peak_bytes = {"DRAM": need}  # the L2 is a cache, not a placement
         if need > dram:
             raise ModelError(f"does not fit {profile.name}: {need} B of weights and activations > {dram} B DRAM")
         self.config = {"operating_point": self.op.name, "gpu_hz": self.freq, "active_sms": self.sms,

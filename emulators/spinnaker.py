@@ -57,7 +57,8 @@ class SpinnakerModel(DeviceModel):
         self.sram, self.dram = sram.name, dram.name
         self.budget = sram.fields.get("data_budget_bytes", sram.size_bytes)
         self.dram_bw = dram.fields["bandwidth_bytes_per_s"]
-        self.core_w, self.chip_idle_w = self.op.power_w["core_active"], self.op.power_w["chip_idle"]
+        self.core_w = self.op.power_w["core_active"] * self.freq / self.op.clocks_hz[clock]  # below the point's clock
+        self.chip_idle_w = self.op.power_w["chip_idle"]
         self.mac_pj = self.op.fields.get("mac_pj", 0.0)
         self.e = v("energy_pj")
         self._check_supported()
@@ -108,7 +109,6 @@ class SpinnakerModel(DeviceModel):
         v = self.profile.value
         state_bytes = v("params.neuron_state_bytes") + v("params.ring_buffer_bytes_per_neuron")
         header, syn = v("params.row_header_bytes"), v("params.synapse_bytes")
-        self.rows_in_dram: dict[int, bool] = {}
         peak = 0
         for k, pop in self.population.items():
             per_core = math.ceil(pop["neurons"] / pop["cores"])
