@@ -27,8 +27,9 @@ from .core import DeviceModel, options, register
 from .report import NodeCost
 
 POPULATION_OPS = {"SNN_NEURON", "SNN_THRESHOLD"}
-PROJECTION_OPS = {"SNN_LINEAR", "SNN_LINEAR_EVENT", "SNN_CONV2D", "SNN_SUMPOOL2D"}
-GLUE_OPS = {"SNN_ADD", "SNN_SCALE", "SNN_COPY", "SNN_DELAY"}  # folded into ring-buffer accumulation
+PROJECTION_OPS = {"SNN_LINEAR", "SNN_LINEAR_EVENT", "SNN_CONV2D"}
+# folded into ring-buffer accumulation, or (sum pooling) into the next projection's connectivity
+GLUE_OPS = {"SNN_ADD", "SNN_SCALE", "SNN_COPY", "SNN_DELAY", "SNN_SUMPOOL2D"}
 MAC_KINDS = {"conv", "fc"}
 CORE_KINDS = {"dwconv", "maxpool", "avgpool", "eltwise", "softmax", "convert", "copy"}
 
@@ -207,11 +208,8 @@ class SpinnakerModel(DeviceModel):
     def _projection(self, index, node, work, activity) -> NodeCost:
         pop = self.population[self.target[index]]
         t = self.t
-        events_in = activity.get("input_events", None)
-        synaptic = activity.get("synaptic_events", None)
-        if events_in is None:  # no counters (sum pooling): every input element counts as one event
-            events_in = math.prod(self.model.graph.tensors[node.inputs[0]].shape)
-            synaptic = max(work.valid_terms, events_in)
+        events_in = activity.get("input_events", 0)
+        synaptic = activity.get("synaptic_events", 0)
         fan = synaptic / events_in if events_in else 0.0
         per_neuron_core = math.ceil(pop["neurons"] / pop["cores"])
         reached = min(pop["cores"], max(1, math.ceil(fan / per_neuron_core))) if events_in else 0
