@@ -78,7 +78,8 @@ def _bytes(n: int) -> str:
 @click.option("--freq", help="clock frequency, e.g. 175MHz; picks the lowest-voltage operating point that reaches it")
 @click.option("--op", "operating_point", help="operating point by name (see `edgert devices show`)")
 @click.option("--weights", type=click.Choice(["auto", "l2", "l3", "flash", "sram"]), help="memory that holds the weights")
-@click.option("--kernels", type=click.Choice(["reference", "cmsis-nn"]), help="kernel style on Cortex-M devices")
+@click.option("--kernels", type=click.Choice(["native", "reference", "cmsis-nn"]),
+              help="kernels on microcontrollers: ours (native, default), TFLite Micro reference, CMSIS-NN")
 @click.option("--fc-only", is_flag=True, default=None, help="run on the fabric controller only (PULP devices)")
 @click.option("--batch", type=int, help="batch size costed on GPUs (Jetson)")
 @click.option("--precision", type=click.Choice(["auto", "fp16", "fp32"]), help="precision of float layers on GPUs")

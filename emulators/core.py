@@ -13,7 +13,9 @@ from edgert.devices.profiles import Profile, load_profile
 from edgert.errors import InputError, ProfileError
 from edgert.runtime import Model, Session, load
 from edgert.runtime import kernels as runtime_kernels
+from edgert.runtime.ir import CONST
 
+from . import native_events
 from .report import NodeCost, Report
 from .workload import Work, node_work
 
@@ -50,7 +52,9 @@ class DeviceModel:
         self.capacity_bytes: dict[str, int] = {m.name: m.size_bytes for m in profile.memory}
         self.notes: list[str] = []
 
-    def node_cost(self, index: int, activity: dict[str, int]) -> NodeCost:
+    def node_cost(self, index: int, activity: dict[str, int], events: dict | None = None) -> NodeCost:
+        """Cost of node `index` given its activity counters and, for kernels whose loops depend
+        on the data, loop events counted on this run's values (None: the shape-based ones)."""
         raise NotImplementedError
 
     def summarize(self, costs: list[NodeCost], activity: dict[int, dict]) -> dict:
@@ -83,21 +87,48 @@ class Emulator:
         works = [node_work(n, graph, runtime_kernels.macs(n, graph.tensors)) for n in graph.nodes]
         self.device_model: DeviceModel = cls(self.profile, model, works, **config)
         self.session = Session(model, backend=backend)
-        self._dynamic = [bool(runtime_kernels.info(n.op).activity) for n in graph.nodes]
+        self._dynamic = [bool(runtime_kernels.info(n.op).activity) or native_events.needs_data(n.op)
+                         for n in graph.nodes]
         self._static = [None if dyn else self.device_model.node_cost(k, {}) for k, dyn in enumerate(self._dynamic)]
 
     def run(self, inputs):
         """(outputs, Report) for one invocation; outputs are exactly the host Session's."""
-        activity: dict[int, dict] = {}
+        records: dict = {}
         if any(self._dynamic):
-            outputs = self.session.run(inputs, observer=lambda rec: activity.__setitem__(rec.index, rec.activity))
+            outputs = self.session.run(inputs, observer=lambda rec: records.__setitem__(rec.index, rec))
+            costs = [c if c is not None else self._dynamic_cost(k, records, inputs) for k, c in enumerate(self._static)]
         else:
             outputs = self.session.run(inputs)  # no data-dependent cost: skip the per-node observer
-        costs = [c if c is not None else self.device_model.node_cost(k, activity.get(k, {}))
-                 for k, c in enumerate(self._static)]
+            costs = list(self._static)
         dm = self.device_model
+        activity = {k: rec.activity for k, rec in records.items()}
         return outputs, Report(self.profile.name, dict(dm.config), costs, dict(dm.peak_bytes),
                                dict(dm.capacity_bytes), list(dm.notes), dm.summarize(costs, activity))
+
+    def _dynamic_cost(self, k: int, records: dict, inputs) -> NodeCost:
+        graph = self.model.graph
+        node = graph.nodes[k]
+        events = None
+        if native_events.needs_data(node.op):
+            events = native_events.events(node, graph, [self._value(i, records, inputs) for i in node.inputs])
+        return self.device_model.node_cost(k, records[k].activity, events)
+
+    def _value(self, tensor: int, records: dict, inputs):
+        """A tensor's value in this run: a constant, a graph input, or a node's output."""
+        graph = self.model.graph
+        if tensor < 0:
+            return None
+        if graph.tensors[tensor].storage == CONST:
+            return graph.tensors[tensor].data
+        if tensor in graph.inputs:
+            if isinstance(inputs, dict):
+                return inputs[graph.tensors[tensor].name]
+            return inputs if len(graph.inputs) == 1 else inputs[graph.inputs.index(tensor)]
+        for rec in records.values():
+            node = graph.nodes[rec.index]
+            if tensor in node.outputs:
+                return rec.outputs[node.outputs.index(tensor)]
+        return None
 
 
 def emulate(model, device, inputs, backend: str = "c", **config):

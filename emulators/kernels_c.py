@@ -1,16 +1,23 @@
-"""Portable C kernels (our native/ kernels, TFLite Micro's reference kernels) as scalar code.
+"""Portable C kernels (our native/ kernels, with TFLite Micro's reference arithmetic) as scalar code.
 
-Instruction counts per loop level for the two ISAs the QEMU boards run. The per-level counts are
-the tunable part of the model: emulators/grounding.py compares the resulting per-op totals with
-QEMU's exact counts for the same C sources, and these tables are what it calibrates.
-Levels: `term` = one multiply-accumulate (or one window element) of the innermost loop;
-`tap` = one kernel position (bounds check, index arithmetic), counted for padding taps too;
-`out` = one output element (bias, requantisation, store); `call` = per invocation.
+For the ops and ISAs that emulators/isa_calibration.json covers, a node's instructions are its
+loop events (native_events.py) x instructions per event fitted on QEMU (grounding.py); each
+event's instructions are split into classes by the composition of its loop body, so that
+devices with real timing (stm32l4r5) can turn them into cycles. Other ops (float, spiking,
+non-neural) and uncalibrated ISAs use per-loop-level estimates: `term` = one multiply-
+accumulate of the innermost loop, `tap` = one kernel position, `out` = one output element
+(requantisation, store), `call` = per invocation.
 """
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
+
 from .mix import Mix, mix
 from .workload import Work
+
+CALIBRATION_PATH = Path(__file__).with_name("isa_calibration.json")
 
 # Innermost loop of a reference int8 MAC: two byte loads, input-offset add, multiply, accumulate,
 # index updates and the loop branch. Thumb-2 fuses multiply and add (MLA).
@@ -41,8 +48,44 @@ SOFTMAX = mix(load=3, mul=8, mulh=8, alu=60, branch=8, store=1, branch_taken=3) 
 FLOAT_TERM = mix(load=2, flop=2, alu=2, branch_taken=1)  # float MAC: multiply + add
 
 
-def kernel_mix(work: Work, isa: str) -> Mix:
-    """Whole-node instruction mix of the portable C kernel for `work` on `isa`."""
+# Instruction-class composition of each loop event's body (fractions; the fitted counts scale them).
+_INNER = mix(load=5, mul=4, alu=5, branch_taken=1)  # dot / accumulate loop: loads, multiply-adds
+_REQUANT = mix(load=3, mul=1, mulh=2, alu=12, branch=3, store=1)  # fixed-point rescale, clamp, store
+_BYTES = mix(load=1, store=1, alu=2, branch_taken=1)  # gather / copy / fill loops
+_CONTROL = mix(alu=6, load=2, store=1, branch=2, branch_taken=1, jump=0.5)  # setup, bounds, dispatch
+_SOFTMAX = mix(alu=20, mul=4, mulh=4, load=1, branch=4, store=1)  # fixed-point exp and reciprocal
+EVENT_CLASSES = {
+    "dot_k": _INNER, "mac": _INNER, "elem": _INNER, "out": _REQUANT, "gather_byte": _BYTES,
+    "pad_byte": _BYTES, "byte": _BYTES, ("ADD", "elem"): _REQUANT, ("SOFTMAX", "elem"): _SOFTMAX,
+}
+
+
+@cache
+def calibration() -> dict:
+    """Instructions per loop event, per ISA and op, as fitted by grounding.calibrate()."""
+    return json.loads(CALIBRATION_PATH.read_text()) if CALIBRATION_PATH.exists() else {}
+
+
+def calibrated_mix(work: Work, isa: str) -> Mix | None:
+    per_event = calibration().get(isa, {}).get("ops", {}).get(work.op)
+    if per_event is None or work.events is None:
+        return None
+    total = Mix()
+    for name, count in work.events.items():
+        composition = EVENT_CLASSES.get((work.op, name)) or EVENT_CLASSES.get(name, _CONTROL)
+        total = total.plus(composition.scaled(count * per_event.get(name, 0.0) / composition.instructions))
+    return total
+
+
+def native_mix(work: Work, isa: str) -> Mix:
+    """Whole-node instruction mix of OUR C kernel (native/src) for `work` on `isa`: calibrated
+    where QEMU grounding covers the op, else the reference-loop estimate."""
+    calibrated = calibrated_mix(work, isa)
+    return calibrated if calibrated is not None else reference_mix(work, isa)
+
+
+def reference_mix(work: Work, isa: str) -> Mix:
+    """Whole-node instruction mix of TFLite Micro's reference kernel loops for `work` on `isa`."""
     if isa not in TERM:
         raise ValueError(f"no portable-C instruction model for ISA {isa!r}; known: {sorted(TERM)}")
     term = FLOAT_TERM if work.float_math else TERM[isa]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .kernels_c import CALL, REQUANT, kernel_mix
+from .kernels_c import CALL, REQUANT, reference_mix
 from .mix import Mix, mix
 from .workload import Work
 
@@ -21,7 +21,7 @@ IM2COL_WORD = mix(load=1, alu=4, store=2)  # 4 int8 -> two 16-bit pairs
 
 def kernel_mix_cmsis(work: Work) -> Mix:
     if work.float_math or work.kind not in ("conv", "fc", "dwconv"):
-        return kernel_mix(work, ISA)
+        return reference_mix(work, ISA)
     steps = math.ceil(work.reduction / 4)
     if work.kind == "dwconv":  # arm_depthwise_conv_s8_opt: SMLAD over 2 channels at a time
         body = mix(load=3, alu=4, simd_mac=2, branch_taken=0.5).scaled(work.valid_terms / 4)

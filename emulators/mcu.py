@@ -6,21 +6,25 @@ their cycles are predicted instruction counts (compared with QEMU by emulators/g
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from edgert.errors import InputError, ModelError
 from edgert.runtime.ir import CONST
 
 from .core import DeviceModel, options, register
-from .kernels_c import activity_mix, kernel_mix
+from .kernels_c import activity_mix, native_mix, reference_mix
 from .kernels_cmsis import kernel_mix_cmsis
 from .mix import cycle_table, cycles
 from .report import NodeCost
 
-KERNELS = ("reference", "cmsis-nn")
+# native: our C kernels (native/src, what the edgert firmware runs), grounded on QEMU;
+# reference: TFLite Micro's reference kernel loops; cmsis-nn: Arm's SIMD kernels.
+KERNELS = {"native": native_mix, "reference": reference_mix}
 
 
 @register("mcu")
 class McuModel(DeviceModel):
-    OPTIONS = {"kernels": "reference", "freq_hz": None, "operating_point": None, "weights": None}
+    OPTIONS = {"kernels": "native", "freq_hz": None, "operating_point": None, "weights": None}
 
     def __init__(self, profile, model, works, **config):
         super().__init__(profile, model, works)
@@ -31,8 +35,8 @@ class McuModel(DeviceModel):
         (self.unit, unit), = units.items()
         self.isa = unit["isa"]
         features = unit.get("features", {})
-        if cfg["kernels"] not in KERNELS:
-            raise InputError(f"kernels must be one of {KERNELS}, got {cfg['kernels']!r}")
+        if cfg["kernels"] not in (*KERNELS, "cmsis-nn"):
+            raise InputError(f"kernels must be one of {(*KERNELS, 'cmsis-nn')}, got {cfg['kernels']!r}")
         if cfg["kernels"] == "cmsis-nn" and not (features.get("dsp_simd") and self.isa == "armv7e-m"):
             raise InputError(f"{profile.name}: cmsis-nn kernels need an Armv7E-M core with the DSP extension")
         self.op = profile.operating_point(unit["clock"], cfg["freq_hz"], cfg["operating_point"])
@@ -67,10 +71,10 @@ class McuModel(DeviceModel):
         self.notes.append("instruction fetch assumed hidden by the flash accelerator (small kernel loops)"
                           if flash is not None and self.wait_states else "no memory wait states modelled")
 
-    def node_cost(self, index, activity):
-        work = self.works[index]
+    def node_cost(self, index, activity, events=None):
+        work = self.works[index] if events is None else replace(self.works[index], events=events)
         node = self.model.graph.nodes[index]
-        m = kernel_mix_cmsis(work) if self.kernels == "cmsis-nn" else kernel_mix(work, self.isa)
+        m = kernel_mix_cmsis(work) if self.kernels == "cmsis-nn" else KERNELS[self.kernels](work, self.isa)
         counted, unknown = activity_mix(activity, work.float_math)
         if counted:
             m = counted  # the counted work replaces the shape-based estimate

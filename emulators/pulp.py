@@ -88,7 +88,7 @@ class PulpModel(DeviceModel):
                            "L3": in_l3 + (arena if self.activations_in_l3 else 0)}
 
     # -- per node ---------------------------------------------------------------------------
-    def node_cost(self, index, activity):
+    def node_cost(self, index, activity, events=None):
         work = self.works[index]
         node = self.model.graph.nodes[index]
         split = kernel_split(work)

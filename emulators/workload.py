@@ -13,6 +13,8 @@ import numpy as np
 
 from edgert.runtime.ir import CONST, Graph, Node, Tensor
 
+from . import native_events
+
 CONV_OPS = {"CONV_2D"}
 DEPTHWISE_OPS = {"DEPTHWISE_CONV_2D"}
 FC_OPS = {"FULLY_CONNECTED", "MATMUL", "BATCH_MATMUL"}
@@ -42,6 +44,7 @@ class Work:
     weight_bytes: int  # constant bytes read
     out_bytes: int  # bytes written
     window: tuple = ()  # (Kh, Kw, stride_h, stride_w) for windowed ops
+    events: dict | None = None  # loop events of our C kernel (native_events.py), None if not modelled
 
 
 def node_work(node: Node, graph: Graph, macs: int) -> Work:
@@ -56,7 +59,7 @@ def node_work(node: Node, graph: Graph, macs: int) -> Work:
     n_out = sum(_size(x.shape) for x in outs)
     float_math = any(x.dtype.startswith("float") for x in ins + outs)
     base = dict(op=node.op, float_math=float_math, macs=macs, outputs=n_out, in_bytes=in_bytes,
-                weight_bytes=w_bytes, out_bytes=out_bytes)
+                weight_bytes=w_bytes, out_bytes=out_bytes, events=native_events.events(node, graph))
     op = base_op(node.op)
     if op in CONV_OPS | DEPTHWISE_OPS | MAX_POOL_OPS | AVG_POOL_OPS and len(ins[0].shape) == 4 and len(outs[0].shape) == 4:
         return _windowed(node, ins, outs, base)
