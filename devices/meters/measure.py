@@ -87,7 +87,7 @@ def measure_energy(meter: Meter, run_inferences, n: int, repeats: int = 1, *,
         _keep_partial(meter, e)
         raise
     trace = meter.stop()
-    source, runs = _choose_windows(trace, brackets, reported, markers)
+    source, runs = _choose_windows(trace, brackets, reported, markers, settle_s / 2)
     idle = trace.idle_power([w for run in runs for w in run]) if idle_baseline else None
     per_run = [run_energy(trace, run, n, idle or 0.0) for run in runs]
     energies = [e for e, _ in per_run]
@@ -112,9 +112,11 @@ def _reported_windows(meter: Meter, answer) -> list[tuple[float, float]] | None:
     raise ValueError(f"unknown clock {answer.clock!r}: use 'host', 'meter' or a ClockMap")
 
 
-def _choose_windows(trace, brackets, reported, markers):
+def _choose_windows(trace, brackets, reported, markers, margin):
     if markers in ("auto", "pin") and trace.edges:
-        runs = [pair_edges([e for e in trace.edges if a <= e <= b]) for a, b in brackets]
+        # pin edges may trail the host clock by a sample: search a margin around each call
+        runs = [pair_edges([e for e in trace.edges if a - margin <= e <= b + margin])
+                for a, b in brackets]
         if all(runs):
             return "pin", runs
         if markers == "pin":
