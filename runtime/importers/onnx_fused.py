@@ -127,7 +127,7 @@ def fuse_conv(walk: Walk, proto, n: Node, tail: Tail) -> bool:
     if bias is not None:
         ins.append(_bias_tensor(walk, n.input(2), bias))
     attrs = {**geom, "x_zero_point": int(x.zero_point[0]), "w_zero_point": w.zero_point.tolist(),
-             "y_zero_point": int(tail.zp[0]), "multiplier": multiplier(x.scale[0], w.scale, tail.scale[0]).tolist(),
+             "y_zero_point": int(tail.zp[0]), "multiplier": multiplier(n, x.scale[0], w.scale, tail.scale[0]).tolist(),
              **tail.attrs()}
     walk.graph.add_node("ONNX_QLINEAR_CONV", ins, [tail.output(out_shape)], attrs, name=proto.name)
     return True
@@ -146,7 +146,7 @@ def _qmatmul(walk: Walk, proto, n: Node, tail: Tail, a: Deferred, b_source: str,
     if bias is not None:
         ins.append(_bias_tensor(walk, bias_name, bias))
     attrs = {"a_zero_point": int(a.zero_point[0]), "b_zero_point": b.zero_point.tolist(),
-             "y_zero_point": int(tail.zp[0]), "multiplier": multiplier(a.scale[0], b.scale, tail.scale[0]).tolist(),
+             "y_zero_point": int(tail.zp[0]), "multiplier": multiplier(n, a.scale[0], b.scale, tail.scale[0]).tolist(),
              **tail.attrs()}
     walk.graph.add_node("ONNX_QLINEAR_MATMUL", ins, [tail.output(out_shape)], attrs, name=proto.name)
     return True

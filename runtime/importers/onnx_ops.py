@@ -123,9 +123,14 @@ def attach_quant(walk: Walk, name: str, scale, zp, axis: int = 0) -> None:
         walk.graph.tensors[i].quant = Quant(scale, zp, axis)
 
 
-def multiplier(in_scale, w_scale, out_scale) -> np.ndarray:
+def multiplier(n: "Node", in_scale, w_scale, out_scale) -> np.ndarray:
     """float32(float32(in_scale * w_scale) / out_scale), per channel of w_scale."""
-    return (np.float32(in_scale) * w_scale.astype(np.float32) / np.float32(out_scale)).astype(np.float32)
+    with np.errstate(over="ignore", under="ignore"):
+        m = (np.float32(in_scale) * w_scale.astype(np.float32) / np.float32(out_scale)).astype(np.float32)
+    if not np.all(np.isfinite(m)) or not np.all(m > 0):
+        raise n.fail(f"requantization scale in_scale * w_scale / out_scale is not a positive float32 "
+                     f"({m[:4].tolist()}): the scales are out of range", ModelError)
+    return m
 
 
 def quantize_np(x: np.ndarray, scale, zp, dtype: str) -> np.ndarray:
@@ -262,7 +267,7 @@ def qlinear_conv(walk: Walk, proto, n: Node) -> None:
     attach_quant(walk, x, xs, xzp)
     out = walk.add(n.output, ydt, out_shape, quant=Quant(ys, yzp))
     attrs = {**geom, "x_zero_point": int(xzp[0]), "w_zero_point": wzp.tolist(), "y_zero_point": int(yzp[0]),
-             "multiplier": multiplier(xs[0], ws, ys[0]).tolist()}
+             "multiplier": multiplier(n, xs[0], ws, ys[0]).tolist()}
     ins = [walk.tensor(proto, x), walk.tensor(proto, w)] + ([walk.tensor(proto, bias)] if bias else [])
     walk.graph.add_node("ONNX_QLINEAR_CONV", ins, [out], attrs, name=proto.name)
 
@@ -339,7 +344,7 @@ def qlinear_matmul(walk: Walk, proto, n: Node) -> None:
     out = walk.add(n.output, ydt, out_shape, quant=Quant(y_s, y_zp))
     walk.graph.add_node("ONNX_QLINEAR_MATMUL", [walk.tensor(proto, a), walk.tensor(proto, b)], [out],
                         {"a_zero_point": int(a_zp[0]), "b_zero_point": b_zp.tolist(), "y_zero_point": int(y_zp[0]),
-                         "multiplier": multiplier(a_s[0], b_s, y_s[0]).tolist()}, name=proto.name)
+                         "multiplier": multiplier(n, a_s[0], b_s, y_s[0]).tolist()}, name=proto.name)
 
 
 def matmul_integer(walk: Walk, proto, n: Node) -> None:

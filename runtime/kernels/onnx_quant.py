@@ -6,7 +6,7 @@ ONNX arithmetic (docs/onnx.md), not TFLite's fixed point:
   requantize  y = saturate(rint(float32(acc) * multiplier) + zp)  multiplier a float32, as ONNX
                                                                   Runtime's MlasRequantizeOutput
 The quantization parameters are node attributes (`scale`, `zero_point`, `axis`), one value per
-tensor or one per channel along `axis`. NaN quantizes to the zero point.
+tensor or one per channel along `axis`. NaN quantizes (and requantizes) to the zero point.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def qrange(dtype) -> tuple[int, int]:
 def out_range(call, dtype) -> tuple[int, int]:
     """The output dtype's range, narrowed by a fused Relu/Clip (`out_min`, `out_max`)."""
     lo, hi = qrange(dtype)
-    return max(lo, call.attr("out_min", lo)), min(hi, call.attr("out_max", hi))
+    return (min(max(call.attr("out_min", lo), lo), hi), min(max(call.attr("out_max", hi), lo), hi))
 
 
 def wrap_int32(acc: np.ndarray) -> np.ndarray:
@@ -35,6 +35,7 @@ def wrap_int32(acc: np.ndarray) -> np.ndarray:
 def requantize(acc32: np.ndarray, multiplier: np.ndarray, zp: int, lo: int, hi: int, dtype) -> np.ndarray:
     """int32 accumulators -> quantized outputs (multiplier broadcast against acc32)."""
     f = acc32.astype(np.float32) * np.asarray(multiplier, np.float32)
+    f = np.where(np.isnan(f), np.float32(0), f)
     r = np.clip(np.rint(f), np.float32(lo - zp), np.float32(hi - zp))
     return (r.astype(np.int32) + zp).astype(dtype)
 
@@ -43,6 +44,8 @@ def requantize(acc32: np.ndarray, multiplier: np.ndarray, zp: int, lo: int, hi: 
 def requantize_one(acc32, multiplier, zp, lo, hi):
     """Scalar twin of `requantize` for the Numba kernels (acc32 already wrapped to int32)."""
     f = np.float32(acc32) * np.float32(multiplier)
+    if f != f:
+        f = np.float32(0.0)
     r = np.rint(f)
     if r < np.float32(lo - zp):
         r = np.float32(lo - zp)

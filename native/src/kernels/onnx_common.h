@@ -39,10 +39,10 @@ static inline int32_t onnx_qmax(uint8_t dtype) { return dtype == ERT_INT8 ? 127 
 /* Output range of a quantized op: the dtype's, narrowed by a fused Relu/Clip. */
 static inline void onnx_out_range(ert_ctx *ctx, uint32_t node, uint8_t dtype, int32_t *lo, int32_t *hi)
 {
-    int32_t a = ert_attr_i32(ctx, node, "out_min", onnx_qmin(dtype));
-    int32_t b = ert_attr_i32(ctx, node, "out_max", onnx_qmax(dtype));
-    *lo = a > onnx_qmin(dtype) ? a : onnx_qmin(dtype);
-    *hi = b < onnx_qmax(dtype) ? b : onnx_qmax(dtype);
+    int32_t qmin = onnx_qmin(dtype), qmax = onnx_qmax(dtype);
+    int32_t a = ert_attr_i32(ctx, node, "out_min", qmin), b = ert_attr_i32(ctx, node, "out_max", qmax);
+    *lo = a < qmin ? qmin : (a > qmax ? qmax : a);
+    *hi = b < qmin ? qmin : (b > qmax ? qmax : b);
 }
 
 /* Two's-complement int32 of a sum kept in uint32 (wrapping modulo 2^32, no UB). */
@@ -51,10 +51,12 @@ static inline int32_t onnx_wrap32(uint32_t u)
     return u < 0x80000000u ? (int32_t)u : -(int32_t)(0xFFFFFFFFu - u) - 1;
 }
 
-/* saturate(rint(float32(acc) * m) + zp) into [lo, hi]. */
+/* saturate(rint(float32(acc) * m) + zp) into [lo, hi]; a NaN product (only from a hostile or
+ * overflowing multiplier) gives zp. */
 static inline int32_t onnx_requant(int32_t acc, float m, int32_t zp, int32_t lo, int32_t hi)
 {
     float r = ert_rintf((float)acc * m);
+    if (r != r) r = 0.0f;
     if (r < (float)(lo - zp)) r = (float)(lo - zp);
     if (r > (float)(hi - zp)) r = (float)(hi - zp);
     return (int32_t)r + zp;
