@@ -75,9 +75,9 @@ def _linear_svc(b, est):
 def _one_vs_rest(b, est):
     inner = est.estimators_
     kinds = {type(e).__name__ for e in inner}
-    if not kinds <= {"LogisticRegression", "LinearSVC"} or est.label_binarizer_.y_type_ != "multiclass":
+    if not kinds <= {"LogisticRegression", "LinearSVC"} or est.label_binarizer_.y_type_ not in ("multiclass", "binary"):
         raise UnsupportedOpError(f"OneVsRestClassifier over {sorted(kinds)} ({est.label_binarizer_.y_type_}) is "
-                                 "not supported: edgert compiles multiclass one-vs-rest LogisticRegression / LinearSVC")
+                                 "not supported: edgert compiles one-vs-rest LogisticRegression / LinearSVC")
     coef = np.vstack([e.coef_[0] for e in inner])
     intercept = np.array([e.intercept_[0] for e in inner])
     proba = "ovr_norm" if kinds == {"LogisticRegression"} else None

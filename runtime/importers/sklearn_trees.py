@@ -58,12 +58,9 @@ def float32_thresholds(thr64) -> np.ndarray:
 
 
 def _tree_proba(tree) -> np.ndarray:
-    """A classification tree's leaf fractions, normalized exactly as DecisionTreeClassifier.predict_proba."""
-    proba = tree.value[:, 0, :].copy()
-    normalizer = proba.sum(axis=1)[:, np.newaxis]
-    normalizer[normalizer == 0.0] = 1.0
-    proba /= normalizer
-    return proba
+    """A classification tree's leaf class fractions. scikit-learn 1.9 stores fractions and its
+    predict_proba returns them as stored (no renormalization, so none here either)."""
+    return tree.value[:, 0, :]
 
 
 def _single_output(est) -> None:
