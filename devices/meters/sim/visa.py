@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from pyvisa import constants
+from pyvisa import constants, errors
 from pyvisa.highlevel import VisaLibraryBase
 from pyvisa_sim.highlevel import SimVisaLibrary
 
@@ -32,10 +32,20 @@ class SimulatedVisa(SimVisaLibrary):
                 self.devices._internal[name] = model  # pyvisa-sim keeps no public setter
                 self.models[name] = model
 
+    def open(self, *args, **kwargs):
+        """As a real VISA library does (pyvisa-sim only returns the status): an unknown
+        resource raises."""
+        session, status = super().open(*args, **kwargs)
+        if status < 0:
+            raise errors.VisaIOError(status)
+        return session, status
+
     def write(self, session, data):
-        name = self.sessions[session].attrs[constants.ResourceAttribute.resource_name]
-        text = bytes(data).decode("latin-1").rstrip("\n")
-        self.log.setdefault(name, []).extend(text.split("\n"))
+        sess = self.sessions.get(session)
+        if sess is not None:  # an unknown session is refused by pyvisa-sim below
+            name = sess.attrs[constants.ResourceAttribute.resource_name]
+            text = bytes(data).decode("latin-1").rstrip("\n")
+            self.log.setdefault(name, []).extend(text.split("\n"))
         return super().write(session, data)
 
     def commands(self, resource: str) -> list[str]:
