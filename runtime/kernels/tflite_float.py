@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import Call, kernel, op_info
-from .tflite_int8 import conv_macs, elementwise_macs, fc_macs, padded_windows, pool_macs
+from .tflite_int8 import check_attrs, check_shapes, conv_macs, elementwise_macs, fc_macs, padded_windows, pool_macs
 
 
 def _clamp(y, call: Call) -> np.ndarray:
@@ -18,6 +18,7 @@ def _clamp(y, call: Call) -> np.ndarray:
 
 @kernel("CONV_2D_F32", "numpy")
 def conv2d_f32(call: Call):
+    check_shapes(call)
     x, w, bias = call.inputs[:3]
     _, kh, kw, _ = w.shape
     win = padded_windows(x, call, kh, kw, np.float32(0))
@@ -26,6 +27,7 @@ def conv2d_f32(call: Call):
 
 @kernel("DEPTHWISE_CONV_2D_F32", "numpy")
 def depthwise_conv2d_f32(call: Call):
+    check_shapes(call)
     x, w, bias = call.inputs[:3]
     _, kh, kw, _ = w.shape
     mult = call.attr("depth_multiplier")
@@ -36,6 +38,7 @@ def depthwise_conv2d_f32(call: Call):
 
 @kernel("FULLY_CONNECTED_F32", "numpy")
 def fully_connected_f32(call: Call):
+    check_shapes(call)
     x, w, bias = call.inputs[:3]
     y = x.reshape(-1, w.shape[1]) @ w.T + bias
     return [_clamp(y, call).reshape(call.out_tensor(0).shape)]
@@ -43,6 +46,7 @@ def fully_connected_f32(call: Call):
 
 @kernel("AVERAGE_POOL_2D_F32", "numpy")
 def average_pool_f32(call: Call):
+    check_shapes(call)
     x = call.inputs[0]
     fh, fw = call.attr("filter")
     total = padded_windows(x, call, fh, fw, np.float32(0)).sum(axis=(3, 4), dtype=np.float32)
@@ -52,6 +56,7 @@ def average_pool_f32(call: Call):
 
 @kernel("MAX_POOL_2D_F32", "numpy")
 def max_pool_f32(call: Call):
+    check_shapes(call)
     x = call.inputs[0]
     fh, fw = call.attr("filter")
     win = padded_windows(x, call, fh, fw, np.float32(-np.inf))
@@ -60,12 +65,14 @@ def max_pool_f32(call: Call):
 
 @kernel("ADD_F32", "numpy")
 def add_f32(call: Call):
+    check_shapes(call)
     a, b = call.inputs[:2]
     return [_clamp(a + b, call)]
 
 
 @kernel("SOFTMAX_F32", "numpy")
 def softmax_f32(call: Call):
+    check_attrs(call)
     x = call.inputs[0]
     e = np.exp((x - x.max(axis=-1, keepdims=True)) * np.float32(call.attr("beta")))
     return [(e / e.sum(axis=-1, keepdims=True)).astype(np.float32)]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgert.errors import ModelError
+
 from . import Call, kernel, op_info
 
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
@@ -60,6 +62,105 @@ def _requantize(acc, call: Call) -> np.ndarray:
     return np.clip(y, call.attr("act_min"), call.attr("act_max")).astype(np.int8)
 
 
+# ---- checks: a hostile .ert gets a ModelError, never a wild loop or a huge allocation ----
+
+MAX_WORK = 1 << 27  # elements of any padded image or window view a kernel may materialise
+_GEOM = {"stride": 2, "dilation": 2, "pad": 2}
+_REQUANT = {"multiplier": "C", "shift": "C", "zp_in": 1, "zp_out": 1}
+_ACT = {"act_min": 1, "act_max": 1}
+ATTR_SPEC = {  # attr -> number of int32 values ("C": one per output channel)
+    "CONV_2D": {**_GEOM, **_REQUANT, **_ACT},
+    "DEPTHWISE_CONV_2D": {**_GEOM, **_REQUANT, **_ACT, "depth_multiplier": 1},
+    "FULLY_CONNECTED": {**_REQUANT, **_ACT},
+    "AVERAGE_POOL_2D": {**_GEOM, "filter": 2, **_ACT},
+    "MAX_POOL_2D": {**_GEOM, "filter": 2, **_ACT},
+    "ADD": {"left_shift": 1, "zp": 3, "multiplier": 3, "shift": 3, **_ACT},
+    "SOFTMAX": {"multiplier": 1, "shift": 1, "diff_min": 1},
+    "REQUANTIZE": {"multiplier": 1, "shift": 1, "zp_in": 1, "zp_out": 1},
+    "QUANTIZE": {"zp_out": 1},
+    "DEQUANTIZE": {"zp_in": 1},
+    "CONV_2D_F32": _GEOM, "DEPTHWISE_CONV_2D_F32": {**_GEOM, "depth_multiplier": 1},
+    "AVERAGE_POOL_2D_F32": {**_GEOM, "filter": 2}, "MAX_POOL_2D_F32": {**_GEOM, "filter": 2},
+}
+_RANGES = {"stride": (1, 1 << 16), "dilation": (1, 1 << 16), "pad": (0, 1 << 16), "filter": (1, 1 << 16),
+           "shift": (-31, 31), "zp_in": (-128, 127), "zp_out": (-128, 127), "zp": (-128, 127),
+           "act_min": (-128, 127), "act_max": (-128, 127), "left_shift": (0, 23), "multiplier": (0, I32_MAX),
+           "depth_multiplier": (1, 1 << 16)}
+
+
+def _bad(call: Call, what: str):
+    raise ModelError(f"node {call.node.name!r} ({call.node.op}): {what}")
+
+
+def check_attrs(call: Call) -> None:
+    """Every attribute the op reads is present, integer, of the right length and in range."""
+    y = call.out_tensor(0).shape
+    for name, count in ATTR_SPEC.get(call.node.op, {}).items():
+        if name == "dilation" and name not in call.node.attrs:
+            continue
+        v = np.atleast_1d(np.asarray(call.attr(name)))
+        n = (y[-1] if y else 1) if count == "C" else count
+        if v.dtype.kind not in "iu" or v.size != n:
+            _bad(call, f"attribute {name!r} must be {n} integers")
+        lo, hi = _RANGES.get(name, (I32_MIN, I32_MAX))
+        if v.min() < lo or v.max() > hi:
+            _bad(call, f"attribute {name!r} outside [{lo}, {hi}]")
+    if call.node.op in ("QUANTIZE", "DEQUANTIZE") and not np.all(np.asarray(call.attr("scale", 0.0), np.float64) > 0):
+        _bad(call, "attribute 'scale' must be positive")
+    if call.node.op in _UNARY:
+        x = call.inputs[0]
+        if x is None or x.size == 0 or x.size != int(np.prod(y)) or (call.node.op.startswith("SOFTMAX") and x.shape[-1:] != y[-1:]):
+            _bad(call, "input and output sizes do not fit the op")
+
+
+_UNARY = ("SOFTMAX", "SOFTMAX_F32", "QUANTIZE", "REQUANTIZE", "DEQUANTIZE", "RESHAPE")
+
+
+def check_shapes(call: Call) -> None:
+    """Raise ModelError unless the node's tensors and attributes fit its op."""
+    check_attrs(call)
+    op = call.node.op.removesuffix("_F32")
+    x, y = call.inputs[0], call.out_tensor(0).shape
+    ok = True
+    if op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        w = call.inputs[1]
+        cout = y[3] if len(y) == 4 else -1
+        ok = x.ndim == 4 and w.ndim == 4 and len(y) == 4 and y[0] == x.shape[0]
+        if op == "CONV_2D":
+            ok = ok and w.shape[0] == cout and w.shape[3] == x.shape[3]
+        else:
+            ok = ok and w.shape[0] == 1 and w.shape[3] == cout and x.shape[3] * call.attr("depth_multiplier") == cout
+        ok = ok and all(v is None or v.size == cout for v in call.inputs[2:])
+        ok = ok and _windows_fit(call, x.shape, w.shape[1:3])
+    elif op == "FULLY_CONNECTED":
+        w = call.inputs[1]
+        ok = w.ndim == 2 and w.shape[1] > 0 and x.size % w.shape[1] == 0
+        ok = ok and int(np.prod(y)) == x.size // max(w.shape[1], 1) * w.shape[0]
+        ok = ok and all(v is None or v.size == w.shape[0] for v in call.inputs[2:])
+    elif op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        ok = x.ndim == 4 and len(y) == 4 and y[0] == x.shape[0] and y[3] == x.shape[3]
+        ok = ok and _windows_fit(call, x.shape, call.attr("filter"))
+    elif op == "ADD":
+        try:
+            ok = np.broadcast_shapes(x.shape, call.inputs[1].shape) == tuple(y)
+        except ValueError:
+            ok = False
+    if not ok:
+        _bad(call, "tensor shapes or attributes do not fit the op")
+
+
+def _windows_fit(call: Call, x_shape, k) -> bool:
+    """Windows stay inside the padded image and the padded image and window view are bounded."""
+    n, h, w, c = x_shape
+    _, oh, ow, cout = call.out_tensor(0).shape
+    (sh, sw), (dh, dw), (ph, pw) = call.attr("stride"), call.attr("dilation", [1, 1]), call.attr("pad")
+    eh, ew = (k[0] - 1) * dh + 1, (k[1] - 1) * dw + 1
+    if (oh - 1) * sh + eh > h + 2 * ph + 1 or (ow - 1) * sw + ew > w + 2 * pw + 1 or oh < 1 or ow < 1:
+        return False
+    return n * (h + 2 * ph + eh) * (w + 2 * pw + ew) * max(c, cout) <= MAX_WORK and \
+        n * oh * ow * k[0] * k[1] * max(c, cout) <= MAX_WORK
+
+
 # ---- convolutions ---------------------------------------------------------------------
 
 def padded_windows(x: np.ndarray, call: Call, kh: int, kw: int, pad_value) -> np.ndarray:
@@ -82,6 +183,7 @@ def padded_windows(x: np.ndarray, call: Call, kh: int, kw: int, pad_value) -> np
 
 @kernel("CONV_2D", "numpy")
 def conv2d(call: Call):
+    check_shapes(call)
     x, w, bias = call.inputs[:3]
     zp_in = call.attr("zp_in")
     cout, kh, kw, _ = w.shape
@@ -92,6 +194,7 @@ def conv2d(call: Call):
 
 @kernel("DEPTHWISE_CONV_2D", "numpy")
 def depthwise_conv2d(call: Call):
+    check_shapes(call)
     x, w, bias = call.inputs[:3]
     zp_in = call.attr("zp_in")
     _, kh, kw, cout = w.shape
@@ -105,6 +208,7 @@ def depthwise_conv2d(call: Call):
 
 @kernel("FULLY_CONNECTED", "numpy")
 def fully_connected(call: Call):
+    check_shapes(call)
     x, w, bias = call.inputs[:3]
     units, depth = w.shape
     acc = (x.reshape(-1, depth).astype(np.int64) - call.attr("zp_in")) @ w.T.astype(np.int64) + bias
@@ -127,6 +231,7 @@ def fc_macs(node, tensors):
 
 def pool_windows(x: np.ndarray, call: Call):
     """(windows of x padded with 0, windows of an in-image mask) for a pooling op."""
+    check_shapes(call)
     fh, fw = call.attr("filter")
     inside = np.ones(x.shape[:3] + (1,), np.int64)
     return padded_windows(x.astype(np.int64), call, fh, fw, 0), padded_windows(inside, call, fh, fw, 0)
@@ -138,7 +243,7 @@ def average_pool(call: Call):
     total = win.sum(axis=(3, 4))
     count = inside.sum(axis=(3, 4))
     if np.any(count == 0):
-        raise ValueError("AVERAGE_POOL_2D: a window lies entirely outside the image")
+        raise ModelError(f"node {call.node.name!r} (AVERAGE_POOL_2D): a window lies entirely outside the image")
     # round half away from zero with C's truncating division
     half = count // 2
     avg = np.where(total > 0, (total + half) // count, -((-total + half) // count))
@@ -161,6 +266,7 @@ def pool_macs(node, tensors):
 
 @kernel("ADD", "numpy")
 def add(call: Call):
+    check_shapes(call)
     a, b = (x.astype(np.int64) for x in call.inputs[:2])
     zp1, zp2, zpo = call.attr("zp")
     m1, m2, mo = call.attr("multiplier")
@@ -174,6 +280,7 @@ def add(call: Call):
 
 @kernel("QUANTIZE", "numpy")
 def quantize(call: Call):
+    check_attrs(call)
     v = call.inputs[0].astype(np.float32) / np.float32(call.attr("scale"))
     q = np.trunc(v + np.copysign(np.float32(0.5), v))  # round half away from zero, in float32
     q = np.clip(q, -1e9, 1e9).astype(np.int64) + call.attr("zp_out")
@@ -182,6 +289,7 @@ def quantize(call: Call):
 
 @kernel("REQUANTIZE", "numpy")
 def requantize(call: Call):
+    check_attrs(call)
     x = call.inputs[0].astype(np.int64) - call.attr("zp_in")
     y = mbqm(x, call.attr("multiplier"), call.attr("shift")) + call.attr("zp_out")
     return [np.clip(y, -128, 127).astype(np.int8)]
@@ -189,6 +297,7 @@ def requantize(call: Call):
 
 @kernel("DEQUANTIZE", "numpy")
 def dequantize(call: Call):
+    check_attrs(call)
     scale = float(np.atleast_1d(call.attr("scale"))[0])
     return [(np.float64(scale) * (call.inputs[0].astype(np.float64) - call.attr("zp_in"))).astype(np.float32)]
 
@@ -241,6 +350,7 @@ def clz32(v):
 
 @kernel("SOFTMAX", "numpy")
 def softmax(call: Call):
+    check_attrs(call)
     x = call.inputs[0]
     rows = x.reshape(-1, x.shape[-1]).astype(np.int64)
     d = rows - rows.max(axis=1, keepdims=True)
@@ -257,6 +367,7 @@ def softmax(call: Call):
 
 @kernel("RESHAPE", "numpy")
 def reshape(call: Call):
+    check_attrs(call)
     return [call.inputs[0].reshape(call.out_tensor(0).shape)]
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from edgert.errors import ModelError
+
 from . import Call, kernel
 from .tflite_float import _clamp, add_f32, softmax_f32
-from .tflite_int8 import dequantize, quantize, reshape
+from .tflite_int8 import check_attrs, check_shapes, dequantize, quantize, reshape
 
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 jit = njit(cache=True, nogil=True)
@@ -268,6 +270,7 @@ def _int8_out(acc, call: Call):
 
 @kernel("CONV_2D", "numba")
 def conv2d(call: Call):
+    check_shapes(call)
     x, w, _, bias_zp = call.inputs
     acc = np.empty(call.out_tensor(0).shape, np.int64)
     conv_core(x, w, bias_zp.astype(np.int64), np.int64(call.attr("zp_in")), acc, *_geometry(call))
@@ -276,6 +279,7 @@ def conv2d(call: Call):
 
 @kernel("DEPTHWISE_CONV_2D", "numba")
 def depthwise_conv2d(call: Call):
+    check_shapes(call)
     x, w, _, bias_zp = call.inputs
     acc = np.empty(call.out_tensor(0).shape, np.int64)
     depthwise_core(x, w, bias_zp.astype(np.int64), np.int64(call.attr("zp_in")), acc,
@@ -285,6 +289,7 @@ def depthwise_conv2d(call: Call):
 
 @kernel("FULLY_CONNECTED", "numba")
 def fully_connected(call: Call):
+    check_shapes(call)
     x, w, _, bias_zp = call.inputs
     x = x.reshape(-1, w.shape[1])
     acc = np.empty((x.shape[0], w.shape[0]), np.int64)
@@ -293,11 +298,12 @@ def fully_connected(call: Call):
 
 
 def _pool(call: Call, average: bool, dtype):
+    check_shapes(call)
     x = call.inputs[0]
     out = np.empty(call.out_tensor(0).shape, dtype)
     counts = pool_core(x, out, *call.attr("filter"), *call.attr("stride"), *call.attr("pad"), average)
     if np.any(counts == 0):
-        raise ValueError(f"{call.node.op}: a window lies entirely outside the image")
+        raise ModelError(f"node {call.node.name!r} ({call.node.op}): a window lies entirely outside the image")
     return out, counts
 
 
@@ -315,6 +321,7 @@ def max_pool(call: Call):
 
 @kernel("ADD", "numba")
 def add(call: Call):
+    check_shapes(call)
     shape = call.out_tensor(0).shape
     a, b = (np.ascontiguousarray(np.broadcast_to(v, shape)) for v in call.inputs[:2])
     return [add_int8(a, b, *call.attr("zp"), *call.attr("multiplier"), *call.attr("shift"),
@@ -323,12 +330,14 @@ def add(call: Call):
 
 @kernel("REQUANTIZE", "numba")
 def requantize(call: Call):
+    check_attrs(call)
     return [requantize_int8(call.inputs[0], call.attr("multiplier"), call.attr("shift"),
                             call.attr("zp_in"), call.attr("zp_out"))]
 
 
 @kernel("SOFTMAX", "numba")
 def softmax(call: Call):
+    check_attrs(call)
     x = call.inputs[0]
     rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
     return [softmax_int8(rows, call.attr("multiplier"), call.attr("shift"), call.attr("diff_min")).reshape(x.shape)]
@@ -343,6 +352,7 @@ for _op, _fn in (("QUANTIZE", quantize), ("DEQUANTIZE", dequantize), ("RESHAPE",
 
 @kernel("CONV_2D_F32", "numba")
 def conv2d_f32(call: Call):
+    check_shapes(call)
     x, w, bias = call.inputs[:3]
     acc = np.empty(call.out_tensor(0).shape, np.float32)
     conv_core(x, w, bias, np.float32(0), acc, *_geometry(call))
@@ -351,6 +361,7 @@ def conv2d_f32(call: Call):
 
 @kernel("DEPTHWISE_CONV_2D_F32", "numba")
 def depthwise_conv2d_f32(call: Call):
+    check_shapes(call)
     x, w, bias = call.inputs[:3]
     acc = np.empty(call.out_tensor(0).shape, np.float32)
     depthwise_core(x, w, bias, np.float32(0), acc, call.attr("depth_multiplier"), *_geometry(call))
@@ -359,6 +370,7 @@ def depthwise_conv2d_f32(call: Call):
 
 @kernel("FULLY_CONNECTED_F32", "numba")
 def fully_connected_f32(call: Call):
+    check_shapes(call)
     x, w, bias = call.inputs[:3]
     x = x.reshape(-1, w.shape[1])
     acc = np.empty((x.shape[0], w.shape[0]), np.float32)
