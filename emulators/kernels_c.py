@@ -56,7 +56,7 @@ _CONTROL = mix(alu=6, load=2, store=1, branch=2, branch_taken=1, jump=0.5)  # se
 _SOFTMAX = mix(alu=20, mul=4, mulh=4, load=1, branch=4, store=1)  # fixed-point exp and reciprocal
 EVENT_CLASSES = {
     "dot_k": _INNER, "mac": _INNER, "elem": _INNER, "out": _REQUANT, "gather_byte": _BYTES,
-    "pad_byte": _BYTES, "byte": _BYTES, ("ADD", "elem"): _REQUANT, ("SOFTMAX", "elem"): _SOFTMAX,
+    "pad_byte": _BYTES, "byte_forward": _BYTES, "byte_backward": _BYTES, ("ADD", "elem"): _REQUANT, ("SOFTMAX", "elem"): _SOFTMAX,
 }
 
 

@@ -127,7 +127,12 @@ def _softmax_exps(node: Node, graph: Graph, inputs) -> dict:
 
 
 def _copy(node: Node, graph: Graph) -> dict:
-    return {"call": 1, "byte": graph.tensors[node.outputs[0]].nbytes}
+    """copy.c: memmove in the firmware's libc, a byte loop whose cost depends on its direction
+    (forward when the output lies below the input in the arena); no copy when they coincide."""
+    src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    size = 0 if src.offset == dst.offset else dst.nbytes
+    forward = dst.offset < src.offset
+    return {"call": 1, "byte_forward": size if forward else 0, "byte_backward": 0 if forward else size}
 
 
 def _elementwise(node: Node, graph: Graph) -> dict:

@@ -184,19 +184,16 @@ def test_fit_recovers_instructions_per_event():
     from edgert.emulators.native_events import events
     models = grounding.micro_benchmarks()
     inputs = [grounding.random_inputs(m, np.random.default_rng(k)) for k, m in enumerate(models)]
-    truth = {}
-    counts = []
-    for m, x in zip(models, inputs):
-        node = m.graph.nodes[0]
-        ev = events(node, m.graph, list(x.values()))
-        coef = truth.setdefault(node.op, {name: 3.0 + len(name) for name in ev})
-        counts.append([sum(n * coef.setdefault(name, 3.0 + len(name)) for name, n in ev.items())])
+    def truth(name):  # a made-up cost per event, different for every event
+        return 3.0 + len(name)
+
+    counts = [[sum(n * truth(name) for name, n in events(node, m.graph, grounding._node_inputs(m, node, x)).items())
+               for node in m.graph.nodes] for m, x in zip(models, inputs)]
     fitted = grounding.fit(models, inputs, counts)
-    for op, coef in fitted.items():
-        for m, x, c in zip(models, inputs, counts):
-            if m.graph.nodes[0].op == op:
-                assert grounding.predict(m.graph.nodes[0], m.graph, list(x.values()), fitted) == pytest.approx(c[0], rel=1e-4)
-        assert min(coef.values()) >= 0
+    assert set(fitted) == {n.op for m in models for n in m.graph.nodes}
+    for m, x, c in zip(models, inputs, counts):
+        assert grounding.predict(m, x, fitted) == pytest.approx(c, rel=1e-4)
+    assert all(v >= 0 for coef in fitted.values() for v in coef.values())
 
 
 def test_softmax_cost_follows_the_logits():
