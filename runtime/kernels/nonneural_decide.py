@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import Call, kernel, op_info
+from .nonneural_checks import require
 
 
 def pairs(n_classes: int):
@@ -46,8 +47,12 @@ def decide(call: Call):
     elif mode == "ge0":
         idx = (scores[:, 0] >= 0).astype(np.int64)
     else:  # ovo
+        n = call.attr("n_classes")
+        require(call, mode == "ovo" and n * (n - 1) // 2 == scores.shape[1], "unknown mode or pair count")
         idx = np.argmax(_votes(scores, call.attr("n_classes"), first_wins_zero=False), axis=1)
     classes = call.inputs[1] if len(call.inputs) > 1 else None
+    n_classes = {"ovo": call.attr("n_classes"), "gt0": 2, "ge0": 2}.get(mode, scores.shape[1])
+    require(call, classes is None or len(classes) == n_classes, "class table length != classes")
     return [idx if classes is None else classes[idx]]
 
 

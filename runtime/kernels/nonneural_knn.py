@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from . import Call, kernel, op_info
+from .nonneural_checks import labels_in_range, require, rows_match
 from .nonneural_intmath import div_trunc, div_trunc_nb, isqrt, isqrt_nb
 
 CHUNK = 256
@@ -85,8 +86,19 @@ def _vote(call, idx, w, targets, fixed):
     return div_trunc(num, den) if fixed else num / den
 
 
-def _knn_numpy(call: Call, fixed: bool):
+def _checked(call: Call):
     x, pts, targets = call.inputs
+    n_classes = call.attr("n_classes")
+    rows_match(call, pts, "training points")
+    require(call, 1 <= call.attr("k") <= len(pts) and len(targets) == len(pts), "k or the targets do not fit the points")
+    if n_classes:
+        require(call, targets.ndim == 1 and call.out_tensor(0).shape[-1] == n_classes, "class targets do not fit")
+        labels_in_range(call, targets, n_classes)
+    return x, pts, targets
+
+
+def _knn_numpy(call: Call, fixed: bool):
+    x, pts, targets = _checked(call)
     k = call.attr("k")
     p = call.attr("p") if fixed else float(call.attr("p")[0])
     blocks = []
@@ -214,7 +226,7 @@ def _knn_fixed_loop(x, pts, labels, values, k, p, distance_w, n_classes, out):
 
 
 def _knn_numba(call: Call, loop, acc_dtype):
-    x, pts, targets = call.inputs
+    x, pts, targets = _checked(call)
     n_classes = call.attr("n_classes")
     shape = call.out_tensor(0).shape
     n_out = int(np.prod(shape[1:], dtype=np.int64))

@@ -12,6 +12,17 @@ import numpy as np
 from numba import njit
 
 from . import Call, kernel, op_info
+from .nonneural_checks import require, rows_match
+
+
+def _tables(call: Call):
+    """Inputs after checking that every class table matches x and each other."""
+    x, table = call.inputs[:2]
+    rows_match(call, table, "weight table")
+    for t in call.inputs[2:]:
+        require(call, len(t) == len(table) and (t.ndim == 1 or t.shape == table.shape), "class tables differ in size")
+    require(call, 0 <= call.attr("shift", 0) <= 62, "shift outside 0..62")
+    return call.inputs
 
 
 def _round_shift(acc, shift: int):
@@ -20,7 +31,7 @@ def _round_shift(acc, shift: int):
 
 @kernel("NN_LINEAR", "numpy")
 def linear_numpy(call: Call):
-    x, w, b = call.inputs
+    x, w, b = _tables(call)
     return [(x @ w.T + b).reshape(call.out_tensor(0).shape)]
 
 
@@ -36,7 +47,7 @@ def _linear_loop(x, w, b, out):
 
 @kernel("NN_LINEAR", "numba")
 def linear_numba(call: Call):
-    x, w, b = call.inputs
+    x, w, b = _tables(call)
     out = np.empty((x.shape[0], w.shape[0]))
     _linear_loop(x, w, b, out)
     return [out.reshape(call.out_tensor(0).shape)]
@@ -44,7 +55,7 @@ def linear_numba(call: Call):
 
 @kernel("NN_LINEAR_Q", "numpy")
 def linear_q_numpy(call: Call):
-    x, w, b = call.inputs
+    x, w, b = _tables(call)
     acc = x.astype(np.int64) @ w.T.astype(np.int64) + b
     return [_round_shift(acc, call.attr("shift")).astype(np.int32).reshape(call.out_tensor(0).shape)]
 
@@ -62,7 +73,7 @@ def _linear_q_loop(x, w, b, shift, out):
 
 @kernel("NN_LINEAR_Q", "numba")
 def linear_q_numba(call: Call):
-    x, w, b = call.inputs
+    x, w, b = _tables(call)
     out = np.empty((x.shape[0], w.shape[0]), np.int32)
     _linear_q_loop(x, w, b, np.int64(call.attr("shift")), out)
     return [out.reshape(call.out_tensor(0).shape)]
@@ -70,7 +81,7 @@ def linear_q_numba(call: Call):
 
 @kernel("NN_GNB", "numpy")
 def gnb_numpy(call: Call):
-    x, theta, var, log_prior, log_norm = call.inputs
+    x, theta, var, log_prior, log_norm = _tables(call)
     cols = [log_prior[c] + (log_norm[c] - 0.5 * np.sum((x - theta[c]) ** 2 / var[c], axis=1))
             for c in range(len(log_prior))]
     return [np.stack(cols, axis=1)]
@@ -91,13 +102,13 @@ def _gnb_loop(x, theta, var, log_prior, log_norm, out):
 def gnb_numba(call: Call):
     x = call.inputs[0]
     out = np.empty((x.shape[0], call.inputs[1].shape[0]))
-    _gnb_loop(*call.inputs, out)
+    _gnb_loop(*_tables(call), out)
     return [out]
 
 
 @kernel("NN_GNB_Q", "numpy")
 def gnb_q_numpy(call: Call):
-    x, means, weights, bias = call.inputs
+    x, means, weights, bias = _tables(call)
     d = x.astype(np.int64)[:, None, :] - means.astype(np.int64)[None]
     acc = bias - np.sum(weights.astype(np.int64) * d * d, axis=2)
     return [_round_shift(acc, call.attr("shift")).astype(np.int32)]
@@ -119,7 +130,7 @@ def _gnb_q_loop(x, means, weights, bias, shift, out):
 def gnb_q_numba(call: Call):
     x, means = call.inputs[:2]
     out = np.empty((x.shape[0], means.shape[0]), np.int32)
-    _gnb_q_loop(*call.inputs, np.int64(call.attr("shift")), out)
+    _gnb_q_loop(*_tables(call), np.int64(call.attr("shift")), out)
     return [out]
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from . import Call, kernel, op_info
+from .nonneural_checks import rows_match, svm_tables
 from .nonneural_decide import pairs
 from .nonneural_intmath import exp_q24, exp_q24_nb, tanh_q24, tanh_q24_nb
 
@@ -93,9 +94,16 @@ def _activity(call: Call, n_sv: int):
     call.activity = (call.inputs[0].shape[0] * n_sv,)
 
 
+def _checked(call: Call):
+    x, sv, dual, intercept = call.inputs
+    rows_match(call, sv, "support vectors")
+    svm_tables(call, sv, dual, intercept)
+    return x, sv, dual, intercept
+
+
 @kernel("NN_SVM", "numpy")
 def svm_numpy(call: Call):
-    x, sv, dual, intercept = call.inputs
+    x, sv, dual, intercept = _checked(call)
     n_support, n_classes = call.attr("n_support"), call.attr("n_classes")
     out = np.concatenate([_combine(_kernel_values(call, x[r:r + CHUNK], sv), dual, intercept, n_support, n_classes)
                           for r in range(0, len(x), CHUNK)])
@@ -105,7 +113,7 @@ def svm_numpy(call: Call):
 
 @kernel("NN_SVM_Q", "numpy")
 def svm_q_numpy(call: Call):
-    q, sv, dual, intercept = call.inputs
+    q, sv, dual, intercept = _checked(call)
     n_support, n_classes = call.attr("n_support"), call.attr("n_classes")
     dual = dual.astype(np.int64)
     start = _starts(n_support)
@@ -168,7 +176,7 @@ def _pairs_f(kv, dual, intercept, starts, n_classes, row):
 
 @kernel("NN_SVM", "numba")
 def svm_numba(call: Call):
-    x, sv, dual, intercept = call.inputs
+    x, sv, dual, intercept = _checked(call)
     n_classes = call.attr("n_classes")
     out = np.empty((x.shape[0], n_classes * (n_classes - 1) // 2))
     _svm_loop(x, sv, dual, intercept, _starts(call.attr("n_support")), n_classes, KERNEL_CODES[call.attr("kernel")],
@@ -225,7 +233,7 @@ FIXED_PARAMS = ("pre_shift", "d_max", "g_mul", "g_shift", "coef0_q", "k_shift", 
 
 @kernel("NN_SVM_Q", "numba")
 def svm_q_numba(call: Call):
-    q, sv, dual, intercept = call.inputs
+    q, sv, dual, intercept = _checked(call)
     n_classes = call.attr("n_classes")
     out = np.empty((q.shape[0], n_classes * (n_classes - 1) // 2), np.int32)
     prm = np.array([call.attr(k, 0) for k in FIXED_PARAMS], np.int64)

@@ -55,7 +55,10 @@ def _finish(call: Call, out):
 
 
 def _check_tables(call: Call, nodes, leaves, roots, targets, n_features: int, n_out: int):
-    """Vectorised form of the per-step checks the walking kernels make (numpy backend)."""
+    """The whole table once per loaded model (as the C op's load-time check): every child after
+    its parent and inside the table, every feature / leaf / root / target in range."""
+    if getattr(call.node, "_tables_checked", False):
+        return
     n = len(nodes)
     idx = np.arange(n)
     split = nodes[:, 1] != -1
@@ -66,6 +69,7 @@ def _check_tables(call: Call, nodes, leaves, roots, targets, n_features: int, n_
         _bad_tree(call, int(np.argmax(bad)))
     if ((roots < 0) | (roots >= n)).any() or ((targets < 0) | (targets + leaves.shape[1] > n_out)).any():
         _bad_tree(call, -1)
+    call.node._tables_checked = True  # constants are read-only for the model's lifetime
 
 
 @kernel("NN_TREES", "numpy")
@@ -136,6 +140,7 @@ def trees_numba(call: Call):
     xs = np.ascontiguousarray(_features(call, x))
     shape = call.out_tensor(0).shape
     n_out = int(np.prod(shape[1:], dtype=np.int64))
+    _check_tables(call, nodes, leaves, roots, targets, xs.shape[1], n_out)
     acc_dtype = np.int32 if call.node.op == "NN_TREES_Q" else np.float64
     out = np.empty((shape[0], n_out), acc_dtype)
     out[:] = np.atleast_1d(np.asarray(call.attr("init"), acc_dtype)).reshape(1, n_out)
