@@ -10,6 +10,7 @@ import serial
 from edgert.errors import MeterError
 
 from .base import Meter
+from .serial_port import open_port, read_available
 from .ina_protocol import MIN_PERIOD_US, LineDecoder
 from .trace import Trace
 
@@ -25,10 +26,7 @@ class INABridge(Meter):
         super().__init__(port)
         self.reply_timeout = reply_timeout
         self.timestamp_bit = 0 if timestamp_pin else None
-        try:
-            self.ser = serial.serial_for_url(port, baudrate=baudrate, timeout=0.05)
-        except (serial.SerialException, OSError) as e:
-            raise MeterError(f"cannot open INA bridge port {port!r} ({e})") from e
+        self.ser = open_port(port, baudrate, "INA bridge")
         self._decoder = LineDecoder()
         self._pending: list[np.ndarray] = []  # data rows read while waiting for a reply
         ident = self._command("ID?").split(",")
@@ -38,15 +36,6 @@ class INABridge(Meter):
                              "INA bridge; flash firmware/bridge-ina or check the port")
         self.chip, self.firmware, self.shunt_mohm = ident[1], ident[2], float(ident[3])
 
-    def _read(self) -> bytes:
-        try:
-            data = self.ser.read(max(1, self.ser.in_waiting))
-            while self.ser.in_waiting:
-                data += self.ser.read(self.ser.in_waiting)
-        except (serial.SerialException, OSError, TypeError) as e:
-            raise MeterError(f"serial port closed: {e}") from e
-        return data
-
     def _command(self, text: str) -> str:
         """Send one command; return its reply line (data lines still arriving are kept)."""
         try:
@@ -55,7 +44,7 @@ class INABridge(Meter):
             raise MeterError(f"INA bridge on {self.where}: write failed ({e})") from e
         deadline = time.monotonic() + self.reply_timeout
         while time.monotonic() < deadline:
-            rows = self._decoder.feed(self._read())
+            rows = self._decoder.feed(read_available(self.ser))
             if len(rows):
                 self._pending.append(rows)
             if self._decoder.other:
@@ -88,7 +77,7 @@ class INABridge(Meter):
         return Trace(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3].astype(np.uint8))
 
     def _poll(self) -> Trace | None:
-        self._pending.append(self._decoder.feed(self._read()))
+        self._pending.append(self._decoder.feed(read_available(self.ser)))
         return self._take_pending()
 
     def _end(self) -> Trace | None:

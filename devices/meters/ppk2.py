@@ -10,6 +10,7 @@ from edgert.errors import MeterError
 
 from . import ppk2_protocol as p
 from .base import Meter
+from .serial_port import open_port, read_available
 from .trace import Trace
 
 
@@ -31,11 +32,7 @@ class PPK2(Meter):
         # DEVICE_RUNNING_SET switches the DUT output: the source in source mode, the VIN->VOUT
         # path through the shunt in ampere mode. Either way close() switches it off again.
         self.can_supply = True
-        try:
-            self.ser = serial.serial_for_url(port, baudrate=115200, timeout=0.05)
-        except (serial.SerialException, OSError) as e:
-            raise MeterError(f"cannot open PPK2 port {port!r} ({e}); check the USB cable and "
-                             "that no other program (nRF Connect) holds the port") from e
+        self.ser = open_port(port, 115200, "PPK2")  # CDC ACM: the baud rate is ignored
         self.ser.reset_input_buffer()
         self.calibration = self._read_metadata(metadata_timeout)
         self._decoder: p.SampleDecoder | None = None
@@ -82,17 +79,8 @@ class PPK2(Meter):
         self.ser.reset_input_buffer()
         self._send(bytes([p.AVERAGE_START]))
 
-    def _read_available(self) -> bytes:
-        try:
-            data = self.ser.read(max(1, self.ser.in_waiting))
-            while self.ser.in_waiting:  # drain in large reads: decode cost is per call
-                data += self.ser.read(self.ser.in_waiting)
-        except (serial.SerialException, OSError, TypeError) as e:
-            raise MeterError(f"serial port closed: {e}") from e
-        return data
-
     def _poll(self) -> Trace | None:
-        data = self._read_available()
+        data = read_available(self.ser)
         return self._decode(data) if data else None
 
     def _decode(self, data: bytes) -> Trace | None:
@@ -105,7 +93,7 @@ class PPK2(Meter):
         self._send(bytes([p.AVERAGE_STOP]))
         tail, quiet_since = b"", time.monotonic()
         while time.monotonic() - quiet_since < 0.1:  # drain what was in flight
-            chunk = self._read_available()
+            chunk = read_available(self.ser)
             if chunk:
                 tail, quiet_since = tail + chunk, time.monotonic()
         return self._decode(tail) if tail else None

@@ -75,18 +75,22 @@ def pulses(t):
     return np.where((t % 0.02) < 0.008, 0.150, 0.010)
 
 
+def record(emu, sample_rate, seconds):
+    try:
+        with INABridge(emu.port) as meter:
+            meter.configure(sample_rate=sample_rate)
+            meter.start()
+            time.sleep(seconds)
+            return meter, meter.stop()
+    finally:
+        emu.close()
+
+
 def test_ina_bridge_commands_and_energy():
     # edges fall between the 500 us samples, as they generally do on a real board
     emu = INABridgeEmulator(lambda t: pulses(t - 0.00025), voltage=3.3)
-    try:
-        with INABridge(emu.port) as meter:
-            assert (meter.chip, meter.shunt_mohm) == ("INA226", 100.0)
-            meter.configure(sample_rate=2000)
-            meter.start()
-            time.sleep(0.45)
-            trace = meter.stop()
-    finally:
-        emu.close()
+    meter, trace = record(emu, 2000, 0.45)
+    assert (meter.chip, meter.shunt_mohm) == ("INA226", 100.0)
     assert emu.commands == ["ID?", "CFG 500 1", "START", "STOP"]
     assert trace.meta["lost_samples"] == 0 and len(trace) > 500
     np.testing.assert_allclose(np.diff(trace.t), 500e-6)
@@ -125,28 +129,14 @@ def test_ina_bridge_pin_edges_and_refused_rate():
 
 def test_ina_clock_wrap_and_lost_lines():
     start = (1 << 32) - 150_000  # the bridge's microsecond clock wraps 150 ms in
-    emu = INABridgeEmulator(pulses, clock_start_us=start, drop_every=50)
-    try:
-        with INABridge(emu.port) as meter:
-            meter.configure(sample_rate=1000)
-            meter.start()
-            time.sleep(0.4)
-            trace = meter.stop()
-    finally:
-        emu.close()
+    _, trace = record(INABridgeEmulator(pulses, clock_start_us=start, drop_every=50), 1000, 0.4)
     assert np.all(np.diff(trace.t) > 0) and trace.t[-1] > 0.3
     assert trace.meta["lost_samples"] == pytest.approx(len(trace) / 49, abs=2)
 
 
-def test_not_a_bridge(tmp_path):
-    import os
-    master, slave = os.openpty()
-    try:
-        with pytest.raises(MeterError, match="did not answer 'ID\\?'"):
-            INABridge(os.ttyname(slave), reply_timeout=0.2)
-    finally:
-        os.close(master)
-        os.close(slave)
+def test_not_a_bridge(silent_port):
+    with pytest.raises(MeterError, match="did not answer 'ID\\?'"):
+        INABridge(silent_port, reply_timeout=0.2)
 
 
 @settings(max_examples=200, deadline=None)

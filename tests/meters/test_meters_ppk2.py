@@ -1,6 +1,5 @@
 """PPK2: wire format, decoder, and the real driver against the pty emulator."""
 
-import os
 import time
 
 import numpy as np
@@ -182,11 +181,6 @@ def test_unplug_mid_run_keeps_samples(emulator, tmp_path):
     assert len(saved) == 1 and str(saved[0]) in str(info.value)
 
 
-def test_not_a_ppk2_is_a_clear_error():
-    master, slave = os.openpty()
-    try:
-        with pytest.raises(MeterError, match="no calibration metadata"):
-            PPK2(os.ttyname(slave), metadata_timeout=0.3)
-    finally:
-        os.close(master)
-        os.close(slave)
+def test_not_a_ppk2_is_a_clear_error(silent_port):
+    with pytest.raises(MeterError, match="no calibration metadata"):
+        PPK2(silent_port, metadata_timeout=0.3)

@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import os
 import select
-import threading
 import time
-import tty
 
 import numpy as np
 
 from ..ina_protocol import CLOCK_MOD, MIN_PERIOD_US, SEQ_MOD
+from .pty_device import PtyDevice
 
 #: bus-voltage LSB and a current LSB for a 0.8 A full scale (TI datasheets; docs/meters.md)
 BUS_LSB_MV = {"INA219": 4.0, "INA226": 1.25}
 CURRENT_LSB_UA = 25.0
 
 
-class INABridgeEmulator:
+class INABridgeEmulator(PtyDevice):
     def __init__(self, current_fn, voltage: float = 3.3, pin_fn=None, chip: str = "INA226",
                  shunt_mohm: float = 100.0, clock_start_us: int = 0, drop_every: int = 0):
         self.current_fn, self.voltage, self.pin_fn = current_fn, voltage, pin_fn
@@ -28,26 +27,11 @@ class INABridgeEmulator:
         self.drop_every = drop_every  # lose every n-th line, as a congested link would
         self.commands: list[str] = []
         self.period_us = 1000
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.port = os.ttyname(self._slave)
         self._started: float | None = None
         self._sent = 0
         self._pending = b""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ina-emulator", daemon=True)
+        super().__init__("ina-emulator")
         self._thread.start()
-
-    def unplug(self):
-        self._stop.set()
-        self._thread.join()
-        for fd in (self._master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-    close = unplug
 
     def _run(self):
         while not self._stop.is_set():

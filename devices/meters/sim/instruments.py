@@ -111,6 +111,29 @@ class SimInstrument:
         return 0.0 if since is None else time.monotonic() - since
 
 
+class TimedReadings(SimInstrument):
+    """Readings taken every ``interval`` seconds between a start and a stop command."""
+
+    interval = 1e-3
+
+    def __init__(self, device):
+        super().__init__(device)
+        self.started: float | None = None
+        self.stopped_at: float | None = None
+
+    def begin(self):
+        self.started, self.stopped_at = time.monotonic(), None
+
+    def end(self):
+        self.stopped_at = time.monotonic()
+
+    def taken(self, capacity: int) -> int:
+        if self.started is None:
+            return 0
+        end = self.stopped_at or time.monotonic()
+        return min(capacity, int((end - self.started) / self.interval) + 1)
+
+
 class N6705(SimInstrument):
     """Keysight N6705B/C with an N678xA SMU in slot 1: digitiser and Elog."""
 
@@ -212,24 +235,22 @@ class N6705(SimInstrument):
         return self._encode(records.ravel())
 
 
-class Keithley2450(SimInstrument):
+class Keithley2450(TimedReadings):
     """2450/2460 SourceMeter running the SimpleLoop trigger template into defbuffer1."""
 
     handlers = [
         (r':TRIG:LOAD "SimpleLoop",(\d+),([0-9.eE+-]+),"defbuffer1"', "load_loop"),
         (r":SENS:CURR:NPLC ([0-9.eE+-]+)", "set_nplc"),
-        (r":INIT", "init"),
+        (r":INIT", "begin"),
         (r':TRAC:ACT\? "defbuffer1"', "actual"),
         (r':TRAC:DATA\? (\d+),(\d+),"defbuffer1",READ,REL,SOUR', "data"),
-        (r":ABOR", "abort"),
+        (r":ABOR", "end"),
     ]
     LINE_HZ = 50.0
 
     def __init__(self, device):
         super().__init__(device)
         self.count, self.delay, self.nplc = 0, 0.0, 1.0
-        self.started: float | None = None
-        self.stopped_at: float | None = None
 
     @property
     def interval(self):
@@ -241,31 +262,19 @@ class Keithley2450(SimInstrument):
     def set_nplc(self, nplc):
         self.nplc = float(nplc)
 
-    def init(self):
-        self.started, self.stopped_at = time.monotonic(), None
-
-    def abort(self):
-        self.stopped_at = time.monotonic()
-
-    def _taken(self) -> int:
-        if self.started is None:
-            return 0
-        end = self.stopped_at or time.monotonic()
-        return min(self.count, int((end - self.started) / self.interval) + 1)
-
     def actual(self):
-        return str(self._taken()).encode()
+        return str(self.taken(self.count)).encode()
 
     def data(self, first, last):
         first, last = int(first), int(last)
-        if not 1 <= first <= last <= self._taken():
+        if not 1 <= first <= last <= self.taken(self.count):
             return b'-222,"Data out of range"'
         rel = (np.arange(first, last + 1) - 1) * self.interval
         triples = np.column_stack([self.current_fn(rel), rel, np.full(rel.size, self.voltage)])
         return ascii_csv(triples.ravel())
 
 
-class Keithley2280S(SimInstrument):
+class Keithley2280S(TimedReadings):
     """2280S concurrent V+I measurement into a 2500-reading buffer (fills, then stops)."""
 
     handlers = [
@@ -280,8 +289,6 @@ class Keithley2280S(SimInstrument):
     def __init__(self, device):
         super().__init__(device)
         self.nplc = 1.0
-        self.started: float | None = None
-        self.stopped_at: float | None = None
 
     @property
     def interval(self):
@@ -291,23 +298,14 @@ class Keithley2280S(SimInstrument):
         self.nplc = float(nplc)
 
     def run(self, state):
-        if state == "ON":
-            self.started, self.stopped_at = time.monotonic(), None
-        else:
-            self.stopped_at = time.monotonic()
-
-    def _taken(self) -> int:
-        if self.started is None:
-            return 0
-        end = self.stopped_at or time.monotonic()
-        return min(self.CAPACITY, int((end - self.started) / self.interval) + 1)
+        self.begin() if state == "ON" else self.end()
 
     def actual(self):
-        return str(self._taken()).encode()
+        return str(self.taken(self.CAPACITY)).encode()
 
     def data(self, first, last):
         first, last = int(first), int(last)
-        if not 0 <= first <= last < self._taken() or last - first >= 100:
+        if not 0 <= first <= last < self.taken(self.CAPACITY) or last - first >= 100:
             return b'-222,"Data out of range"'
         rel = np.arange(first, last + 1) * self.interval
         triples = np.column_stack([self.current_fn(rel), np.full(rel.size, self.voltage), rel])
@@ -371,7 +369,7 @@ class HMC8015(SimInstrument):
         return ascii_csv([self.voltage, irms, self.voltage * irms])
 
 
-class TruevoltDMM(SimInstrument):
+class TruevoltDMM(TimedReadings):
     """Keysight 34465A timed sampling; ``R?`` reads and erases memory as a definite-length
     block of ASCII readings."""
 
@@ -380,15 +378,12 @@ class TruevoltDMM(SimInstrument):
         (r"SAMP:COUN (\d+)", "set_count"),
         (r"INIT", "init"),
         (r"R\?", "read_erase"),
-        (r"ABOR", "abort"),
+        (r"ABOR", "end"),
     ]
 
     def __init__(self, device):
         super().__init__(device)
-        self.interval, self.count = 1e-3, 1
-        self.started: float | None = None
-        self.stopped_at: float | None = None
-        self.taken_out = 0
+        self.count, self.taken_out = 1, 0
 
     def set_interval(self, value):
         self.interval = float(value)
@@ -397,16 +392,11 @@ class TruevoltDMM(SimInstrument):
         self.count = int(n)
 
     def init(self):
-        self.started, self.stopped_at, self.taken_out = time.monotonic(), None, 0
-
-    def abort(self):
-        self.stopped_at = time.monotonic()
+        self.begin()
+        self.taken_out = 0
 
     def read_erase(self):
-        if self.started is None:
-            return ieee_block(b"")
-        end = self.stopped_at or time.monotonic()
-        taken = min(self.count, int((end - self.started) / self.interval) + 1)
+        taken = self.taken(self.count)
         t = np.arange(self.taken_out, taken) * self.interval
         self.taken_out = taken
         return ieee_block(ascii_csv(self.current_fn(t)))

@@ -1,21 +1,17 @@
 """A PPK2 on a pseudo-terminal: answers the real command bytes and streams the real
 4-byte sample words for a current waveform it is given (ranges switch as the waveform
-crosses range limits).
-
-The driver opens ``emulator.port`` exactly as it would ``/dev/ttyACM0``.
-"""
+crosses range limits)."""
 
 from __future__ import annotations
 
 import os
 import select
-import threading
 import time
-import tty
 
 import numpy as np
 
 from .. import ppk2_protocol as p
+from .pty_device import PtyDevice
 
 #: Calibration the emulated kit reports: plausible non-default values, so tests prove the
 #: driver applies what it reads rather than the defaults.
@@ -30,7 +26,7 @@ EMULATED_CALIBRATION = p.Calibration(
     calibrated=True, hw="15810", ia="56")
 
 
-class PPK2Emulator:
+class PPK2Emulator(PtyDevice):
     """``current_fn(t) -> amperes`` and optional ``logic_fn(t) -> uint8`` take numpy arrays
     of meter time (seconds since AVERAGE_START). In ``realtime`` mode samples are released
     as wall-clock time passes, ``lag_s`` behind it (so activity reported a little late
@@ -47,30 +43,11 @@ class PPK2Emulator:
         self.commands: list[bytes] = []  # every command received, opcode + arguments
         self.mode, self.vdd_mv, self.dut_on = None, None, False
         self.stream_host_t0: float | None = None  # host monotonic time of sample 0
-        self._master, slave = os.openpty()
-        tty.setraw(slave)
-        self.port = os.ttyname(slave)
-        self._slave = slave  # kept open so the port survives between driver opens
         self._streaming = False
         self._sent = 0  # samples sent since AVERAGE_START
         self._pending = b""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ppk2-emulator", daemon=True)
+        super().__init__("ppk2-emulator")
         self._thread.start()
-
-    # ---- lifecycle ----------------------------------------------------------------
-
-    def unplug(self):
-        """Vanish like a pulled USB cable: the driver's next read fails."""
-        self._stop.set()
-        self._thread.join()
-        for fd in (self._master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-    close = unplug
 
     def wait_for_commands(self, count: int, timeout: float = 2.0) -> list[bytes]:
         """The command log once it holds ``count`` commands (the emulator thread handles
