@@ -36,8 +36,10 @@ def _ppk2(where, **options):
 
 def _visa(where, **options):
     from .scpi import open_visa
-    resource, _, backend = where.partition("@")
-    return open_visa(resource, backend=("@" + backend) if backend else None, **options)
+    resource, _, backend = where.partition("@")  # "sim", "py", "defs.yaml@sim", ...
+    if backend and "@" not in backend:
+        backend = "@" + backend
+    return open_visa(resource, backend=backend or None, **options)
 
 
 def _jetson(where, **options):

@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from edgert.errors import MeterError
 
 from .base import Meter

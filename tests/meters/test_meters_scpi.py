@@ -83,6 +83,14 @@ def test_open_meter_spec_with_sim_backend():
     meter.close()
 
 
+def test_open_meter_spec_with_a_plain_pyvisa_sim_yaml():
+    from importlib import resources
+    yaml = resources.files("edgert.devices.meters.sim").joinpath("instruments.yaml")
+    meter = open_meter(f"visa:{N6705_RES}@{yaml}@sim")
+    assert isinstance(meter, N6705) and meter.idn.startswith("Keysight Technologies,N6705C")
+    meter.close()
+
+
 def test_n6705_elog_sequence_and_binary_records(lib):
     meter, trace, cmds = run(lib, N6705_RES, current_fn=ripple,
                              configure={"supply_voltage": 3.3, "sample_rate": 2000})
