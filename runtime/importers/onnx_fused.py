@@ -12,8 +12,8 @@ from edgert.errors import ModelError
 
 from ..ir import Quant
 from .onnx import Deferred, Walk
-from .onnx_ops import (QTYPES, Node, conv_attrs, matmul_shape, multiplier, qparams, quantize_np, window,
-                       _output_dtype)
+from .onnx_ops import (QTYPES, Node, _output_dtype, conv_attrs, matmul_shape, multiplier, plane_scratch, qparams,
+                       quantize_np, window)
 
 FUSIBLE = ("Conv", "MatMul", "Gemm", "Add", "AveragePool", "GlobalAveragePool", "MaxPool", "GlobalMaxPool")
 
@@ -129,7 +129,8 @@ def fuse_conv(walk: Walk, proto, n: Node, tail: Tail) -> bool:
     attrs = {**geom, "x_zero_point": int(x.zero_point[0]), "w_zero_point": w.zero_point.tolist(),
              "y_zero_point": int(tail.zp[0]), "multiplier": multiplier(n, x.scale[0], w.scale, tail.scale[0]).tolist(),
              **tail.attrs()}
-    walk.graph.add_node("ONNX_QLINEAR_CONV", ins, [tail.output(out_shape)], attrs, name=proto.name)
+    walk.graph.add_node("ONNX_QLINEAR_CONV", ins, [tail.output(out_shape)], attrs, name=proto.name,
+                        scratch=plane_scratch(out_shape))
     return True
 
 

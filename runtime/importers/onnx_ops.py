@@ -269,7 +269,12 @@ def qlinear_conv(walk: Walk, proto, n: Node) -> None:
     attrs = {**geom, "x_zero_point": int(xzp[0]), "w_zero_point": wzp.tolist(), "y_zero_point": int(yzp[0]),
              "multiplier": multiplier(n, xs[0], ws, ys[0]).tolist()}
     ins = [walk.tensor(proto, x), walk.tensor(proto, w)] + ([walk.tensor(proto, bias)] if bias else [])
-    walk.graph.add_node("ONNX_QLINEAR_CONV", ins, [out], attrs, name=proto.name)
+    walk.graph.add_node("ONNX_QLINEAR_CONV", ins, [out], attrs, name=proto.name, scratch=plane_scratch(out_shape))
+
+
+def plane_scratch(out_shape) -> int:
+    """Bytes of the C kernel's int32 accumulator plane (one output channel)."""
+    return 4 * out_shape[2] * out_shape[3]
 
 
 def _check_bias(n: Node, bias: str, count: int) -> None:
