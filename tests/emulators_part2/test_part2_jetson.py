@@ -87,3 +87,11 @@ def test_spiking_layers_run_densely_on_the_gpu_and_trees_on_the_cpu():
     trees = edgert.compile(sklearn.DecisionTreeClassifier(max_depth=3, random_state=0).fit(features, labels))
     shallow = Emulator(trees, "jetson-orin-nano", backend=BACKEND).run(features[:1].astype(np.float32))[1]
     assert "cpu" in {n.unit for n in shallow.nodes} and shallow.latency_s > 0
+
+
+def test_a_clock_below_the_mode_cap_is_slower_and_draws_less(vww):
+    full = run(vww, "jetson-agx-orin", operating_point="50W", batch=256)
+    capped = run(vww, "jetson-agx-orin", operating_point="50W", freq_hz=408e6, batch=256)
+    assert capped.config["gpu_hz"] == 408e6 and capped.config["operating_point"] == "50W"
+    assert capped.latency_s > full.latency_s
+    assert capped.summary["average_power_w"] < full.summary["average_power_w"]
