@@ -65,3 +65,20 @@ def test_devices_say_why_they_cannot_run_a_model(model_name, device, reason):
 def test_dpu_refuses_spiking_graphs():
     with pytest.raises(UnsupportedOpError, match="SNN_"):
         Emulator(edgert.compile(NIR / "braille_noDelay_bias_zero.nir"), "kv260", backend=BACKEND)
+
+
+def _part2_profiles():
+    from edgert.devices.profiles import load_all
+    return [p.name for p in load_all() if p.kind in ("jetson", "dpu", "spinnaker")]
+
+
+@pytest.mark.parametrize("device", _part2_profiles())
+def test_every_part2_profile_returns_the_host_outputs(kws, device):
+    if device == "spinnaker1":  # spiking only: its model is a NIR graph
+        model = edgert.compile(NIR / "braille_noDelay_bias_zero.nir")
+        x = np.ones(model.graph.tensors[model.graph.inputs[0]].shape, np.float32)
+    else:
+        model, x = kws, kws_input()
+    host = edgert.Session(model, backend=BACKEND).run(x)
+    out, report = emulate(model, device, x, backend=BACKEND)
+    assert np.array_equal(out, host) and report.latency_s > 0 and report.energy_j > 0
