@@ -70,14 +70,14 @@ class Calibration:
                 cal.calibrated = value not in ("0", "")
             elif key in ("HW", "IA"):
                 setattr(cal, key.lower(), value)
-            elif key[-1:].isdigit() and key[:-1].lower() in cls._KEYS:
-                rng = int(key[-1])
+            elif key[-1:] in ("0", "1", "2", "3", "4") and key[:-1].lower() in cls._KEYS:
                 try:
                     number = float(value)
                 except ValueError:
                     continue
-                if rng < N_RANGES and np.isfinite(number) and not (key[0] == "R" and number == 0):
-                    getattr(cal, key[:-1].lower())[rng] = number
+                name = key[:-1].lower()
+                if np.isfinite(number) and not (name == "r" and number == 0):
+                    getattr(cal, name)[int(key[-1])] = number
         return cal
 
     def to_text(self) -> str:

@@ -40,6 +40,13 @@ def test_calibration_text_parsing():
     assert p.Calibration.parse(EMULATED_CALIBRATION.to_text()) == EMULATED_CALIBRATION
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_calibration_parser_survives_any_text(text):
+    cal = p.Calibration.parse(text + "\nR\u00b2: 5\nEND")
+    assert len(cal.r) == 5 and all(np.isfinite(cal.r))
+
+
 def test_sample_word_fields_follow_the_documented_formula():
     cal = EMULATED_CALIBRATION
     adc14, rng, counter, logic = 5000, 2, 17, 0xA5
