@@ -40,8 +40,8 @@ class DpuModel(DeviceModel):
         self.op = profile.operating_point("dpu", cfg["freq_hz"], cfg["operating_point"])
         self.freq = float(cfg["freq_hz"] or self.op.clocks_hz["dpu"])
         max_cores = v("units.dpu.cores")
-        self.cores = int(cfg["cores"] or max_cores)
-        if not 1 <= self.cores <= max_cores:
+        self.cores = max_cores if cfg["cores"] is None else cfg["cores"]
+        if not isinstance(self.cores, int) or not 1 <= self.cores <= max_cores:
             raise InputError(f"{profile.name}: cores must be 1..{max_cores}, got {cfg['cores']}")
         self.pp, self.icp, self.ocp = (v(f"units.dpu.{k}") for k in
                                        ("pixel_parallelism", "input_channel_parallelism", "output_channel_parallelism"))

@@ -34,9 +34,9 @@ class JetsonModel(DeviceModel):
         cfg = options(profile.name, config, self.OPTIONS)
         self.op = profile.operating_point("gpu", cfg["freq_hz"], cfg["operating_point"])
         self.freq = float(cfg["freq_hz"] or self.op.clocks_hz["gpu"])
-        self.batch = int(cfg["batch"])
-        if self.batch < 1:
-            raise InputError(f"batch must be >= 1, got {cfg['batch']}")
+        self.batch = cfg["batch"]
+        if not isinstance(self.batch, int) or isinstance(self.batch, bool) or self.batch < 1:
+            raise InputError(f"batch must be an integer >= 1, got {cfg['batch']!r}")
         if cfg["precision"] not in PRECISIONS:
             raise InputError(f"precision must be one of {PRECISIONS}, got {cfg['precision']!r}")
         self.float_precision = "fp32" if cfg["precision"] == "auto" else cfg["precision"]

@@ -46,10 +46,12 @@ class SpinnakerModel(DeviceModel):
         clock = v(f"units.{self.unit}.clock")
         self.op = profile.operating_point(clock, cfg["freq_hz"], cfg["operating_point"])
         self.freq = float(cfg["freq_hz"] or self.op.clocks_hz[clock])
-        self.timestep = float(v("params.timestep_s") if cfg["timestep_s"] is None else cfg["timestep_s"])
-        self.per_core = int(v("params.neurons_per_core") if cfg["neurons_per_core"] is None else cfg["neurons_per_core"])
-        if self.per_core < 1 or self.timestep <= 0:
-            raise InputError("neurons_per_core must be >= 1 and timestep_s > 0")
+        self.timestep = v("params.timestep_s") if cfg["timestep_s"] is None else cfg["timestep_s"]
+        self.per_core = v("params.neurons_per_core") if cfg["neurons_per_core"] is None else cfg["neurons_per_core"]
+        if not isinstance(self.per_core, int) or self.per_core < 1 \
+                or not isinstance(self.timestep, (int, float)) or not self.timestep > 0:
+            raise InputError(f"neurons_per_core must be an integer >= 1 and timestep_s a number > 0, "
+                             f"got {self.per_core!r} and {self.timestep!r}")
         self.t = v("timing")
         self.app_cores = v(f"units.{self.unit}.application_cores")
         self.mac_per_clk = v(f"units.{self.unit}.mac_array_macs_per_clk")

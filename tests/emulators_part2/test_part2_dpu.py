@@ -60,9 +60,12 @@ def test_switching_off_a_branch_saves_latency_and_energy_and_keeps_outputs(resne
     assert by_prefix.summary["disabled_nodes"] == 2  # conv_2d_1 and conv_2d_10
 
 
-def test_disabling_an_unknown_node_is_an_error(resnet):
+def test_disabling_an_unknown_node_or_asking_for_absent_cores_is_an_error(resnet):
     with pytest.raises(InputError, match="no node matches"):
         Emulator(resnet, "zcu104", backend=BACKEND, disabled=["camera_encoder*"])
+    for cores in (0, 3, 1.5):
+        with pytest.raises(InputError, match="cores"):
+            Emulator(resnet, "zcu104", backend=BACKEND, cores=cores)
 
 
 def test_more_cores_raise_throughput_not_single_stream_latency(resnet):

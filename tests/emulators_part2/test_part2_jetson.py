@@ -95,3 +95,10 @@ def test_a_clock_below_the_mode_cap_is_slower_and_draws_less(vww):
     assert capped.config["gpu_hz"] == 408e6 and capped.config["operating_point"] == "50W"
     assert capped.latency_s > full.latency_s
     assert capped.summary["average_power_w"] < full.summary["average_power_w"]
+
+
+def test_bad_batch_or_precision_is_refused(vww):
+    from edgert.errors import InputError
+    for bad in ({"batch": 0}, {"batch": "8"}, {"precision": "int4"}):
+        with pytest.raises(InputError):
+            Emulator(vww, "jetson-nano", backend=BACKEND, **bad)

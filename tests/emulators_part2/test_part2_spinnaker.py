@@ -113,7 +113,8 @@ def test_router_table_capacity_is_enforced():
 
 
 def test_bad_options_are_refused(snn):
-    with pytest.raises(InputError):
-        Emulator(snn, "spinnaker1", backend=BACKEND, neurons_per_core=0)
+    for bad in ({"neurons_per_core": 0}, {"neurons_per_core": "many"}, {"timestep_s": -1e-3}, {"timestep_s": "1ms"}):
+        with pytest.raises(InputError):
+            Emulator(snn, "spinnaker1", backend=BACKEND, **bad)
     with pytest.raises(InputError, match="no option"):
         Emulator(snn, "spinnaker1", backend=BACKEND, batch=2)
