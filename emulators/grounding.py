@@ -86,29 +86,34 @@ def _requant(n: int) -> dict:
 
 
 def _conv(h, w, cin, cout, k, s, pad, depthwise=False) -> Model:
-    rng = np.random.default_rng(h * 1000 + cin * 10 + k)
-    oh, ow = (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1
-    wshape = (1, k, k, cout) if depthwise else (cout, k, k, cin)
+    """k: an int (square filter) or (kh, kw); pad applies to both sides of both axes."""
+    kh, kw = (k, k) if isinstance(k, int) else k
+    rng = np.random.default_rng(h * 1000 + cin * 10 + kh)
+    oh, ow = (h + 2 * pad - kh) // s + 1, (w + 2 * pad - kw) // s + 1
+    wshape = (1, kh, kw, cout) if depthwise else (cout, kh, kw, cin)
     wt = rng.integers(-128, 128, size=wshape).astype(np.int8)
     bias = rng.integers(-1000, 1000, size=cout).astype(np.int32)
     attrs = {"stride": [s, s], "dilation": [1, 1], "pad": [pad, pad], **_requant(cout)}
     if depthwise:
         attrs["depth_multiplier"] = 1
-    direct = depthwise or (k == 1 and pad == 0)  # as the importer: a gathered conv needs 4 windows of scratch
+    direct = depthwise or (kh == kw == 1 and pad == 0)  # as the importer: a gathered conv needs 4 windows of scratch
     return _graph("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [(1, h, w, cin)], (1, oh, ow, cout),
-                  [wt, bias, bias], attrs, scratch=0 if direct else 4 * k * k * cin)
+                  [wt, bias, bias], attrs, scratch=0 if direct else 4 * kh * kw * cin)
 
 
 def micro_benchmarks() -> list[Model]:
-    """Single-op graphs whose shapes vary every loop level of the kernels independently."""
+    """Single-op graphs whose shapes vary every loop level of the kernels independently
+    (square and tall / wide filters separate the per-row from the per-tap loop costs)."""
     models = [_conv(h, w, cin, cout, k, s, p) for h, w, cin, cout, k, s, p in [
         (8, 8, 8, 8, 1, 1, 0), (9, 7, 16, 4, 1, 1, 0), (5, 5, 32, 12, 1, 1, 0), (6, 6, 3, 20, 1, 1, 0),
         (4, 3, 24, 16, 1, 1, 0), (8, 8, 8, 8, 3, 1, 1), (8, 8, 4, 16, 3, 2, 1), (10, 6, 2, 8, 5, 1, 2),
         (12, 12, 3, 8, 3, 2, 0), (7, 9, 16, 8, 3, 1, 0), (10, 4, 1, 12, 4, 2, 1), (6, 6, 16, 16, 1, 2, 0),
-        (9, 9, 8, 4, 5, 2, 2), (5, 11, 12, 6, 3, 1, 1), (4, 4, 16, 80, 1, 1, 0), (5, 5, 8, 70, 3, 1, 1)]]
+        (9, 9, 8, 4, 5, 2, 2), (5, 11, 12, 6, 3, 1, 1), (4, 4, 16, 80, 1, 1, 0), (5, 5, 8, 70, 3, 1, 1),
+        (12, 3, 4, 8, (7, 1), 1, 0), (4, 12, 6, 6, (1, 6), 1, 0), (10, 5, 2, 10, (10, 4), 2, 1)]]
     models += [_conv(h, w, c, c, k, s, p, depthwise=True) for h, w, c, k, s, p in [
         (8, 8, 8, 3, 1, 1), (6, 6, 70, 3, 1, 1), (9, 9, 16, 3, 2, 0), (10, 10, 4, 5, 1, 2),
-        (7, 5, 32, 3, 2, 1), (4, 4, 130, 3, 1, 0), (12, 6, 2, 3, 1, 1)]]
+        (7, 5, 32, 3, 2, 1), (4, 4, 130, 3, 1, 0), (12, 6, 2, 3, 1, 1), (20, 1, 40, (7, 1), 1, 0),
+        (16, 1, 100, (12, 1), 1, 0), (3, 14, 24, (1, 9), 1, 0)]]
     rng = np.random.default_rng(7)
     for batches, units, depth in [(1, 10, 64), (1, 128, 40), (2, 16, 100), (1, 3, 640), (4, 7, 9)]:
         wt = rng.integers(-128, 128, size=(units, depth)).astype(np.int8)

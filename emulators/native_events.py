@@ -72,7 +72,7 @@ def _conv(node: Node, graph: Graph) -> dict:
     vy, vx = _valid_taps(h, oh, kh, sh, dh, ph), _valid_taps(w, ow, kw, sw, dw, pw)
     repeats = blocks * PIX_BLOCK - pixels  # the tail block gathers the last pixel again
     valid = n * int(vy.sum()) * int(vx.sum()) + repeats * int(vy[-1]) * int(vx[-1])
-    ev.update({"gather_tap": blocks * PIX_BLOCK * kh * kw, "gather_byte": valid * cin,
+    ev.update({"gather_row": blocks * PIX_BLOCK * kh, "gather_tap": blocks * PIX_BLOCK * kh * kw, "gather_byte": valid * cin,
                "pad_byte": (blocks * PIX_BLOCK * kh * kw - valid) * cin})
     return ev
 
@@ -83,8 +83,8 @@ def _depthwise(node: Node, graph: Graph) -> dict:
     n, h, w, cin, oh, ow, cout, kh, kw, *_ = _geometry(node, graph)
     pixels = n * oh * ow
     blocks = pixels * math.ceil(cout / OC_BLOCK)
-    return {"call": 1, "block": blocks, "tap": blocks * kh * kw, "elem": pixels * kh * kw * cout,
-            "out": pixels * cout}
+    return {"call": 1, "block": blocks, "tap_row": blocks * kh, "tap": blocks * kh * kw,
+            "elem": pixels * kh * kw * cout, "out": pixels * cout}
 
 
 def _pool(node: Node, graph: Graph) -> dict:
