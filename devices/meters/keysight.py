@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 
 import numpy as np
 
@@ -68,7 +69,7 @@ class N6705(ScpiMeter):
         self.check_errors("output switching")
 
     def _begin(self):
-        self._done, self._fetched = False, 0
+        self._done, self._fetched, self._checked = False, 0, time.monotonic()
         if self.mode == "elog":
             self.write(f"INIT:ELOG {self.ch}")
             self.write(f"TRIG:ELOG {self.ch}")
@@ -97,6 +98,10 @@ class N6705(ScpiMeter):
         if data.size % 2:
             raise MeterError(f"N6705 Elog returned {data.size} values; records are (I, V) pairs")
         records = data.reshape(-1, 2)
+        if time.monotonic() - self._checked > 1.0:  # an overflowed FIFO shows up here
+            self._checked = time.monotonic()
+            self.check_errors("Elog acquisition (the ~20 s FIFO overflows if the host "
+                              "falls behind)")
         if not len(records):
             self.wait()
             return None

@@ -127,6 +127,16 @@ def test_driver_command_sequence_source_mode(emulator):
     assert emulator.mode == "source" and emulator.vdd_mv == 3300 and not emulator.dut_on
 
 
+def test_context_manager_stops_and_powers_down_when_the_body_raises(emulator):
+    with pytest.raises(RuntimeError, match="inference crashed"):
+        with PPK2(emulator.port) as meter:
+            meter.configure(supply_voltage=1.8)
+            meter.start()
+            raise RuntimeError("inference crashed")
+    assert emulator.wait_for_commands(7)[-2:] == [b"\x07", b"\x0c\x00"]
+    assert not emulator.dut_on
+
+
 def test_driver_reads_calibration_and_ampere_mode(emulator):
     meter = open_meter(f"ppk2:{emulator.port}?mode=ampere")
     assert meter.calibration == EMULATED_CALIBRATION

@@ -129,6 +129,21 @@ def test_n6705_digitizer_sequence_and_arrays(lib):
     assert trace.energy() == pytest.approx(ripple_energy(0, trace.t[-1]), rel=0.005)
 
 
+def test_n6705_elog_fifo_overflow_is_reported_with_the_records_kept(lib, tmp_path):
+    model = lib.model(N6705_RES)
+    model.FIFO_RECORDS = 20  # 10 ms at 0.5 ms per record: a poll gap overflows it
+    meter = open_visa(N6705_RES, resource_manager=pyvisa.ResourceManager(lib))
+    meter.partial_dir = tmp_path
+    meter.poll_interval = 0.05
+    meter.configure(supply_voltage=3.3, sample_rate=2000)
+    meter.start()
+    time.sleep(1.3)
+    with pytest.raises(MeterError, match=r'-350,"Queue overflow"') as info:
+        meter.stop()
+    meter.close()
+    assert len(info.value.partial) > 20
+
+
 def test_refused_configuration_is_reported(lib):
     meter = open_visa(N6705_RES, resource_manager=pyvisa.ResourceManager(lib))
     with pytest.raises(MeterError, match=r"refused commands during configuration: -113"):

@@ -215,8 +215,9 @@ class N6705(SimInstrument):
 
     def fetch_elog(self, max_records):
         due = int(self.elapsed(self.elog_trigger) / self.elog_period)
-        if due - self.elog_sent > self.FIFO_RECORDS:
-            return b"-350,\"Queue overflow\""  # the host did not drain the FIFO in time
+        if due - self.elog_sent > self.FIFO_RECORDS:  # the host did not drain it in time:
+            self.elog_sent = due - self.FIFO_RECORDS  # the oldest records are gone
+            self.device.error_response("query_error")
         n = min(due - self.elog_sent, int(max_records))
         starts = (self.elog_sent + np.arange(n)) * self.elog_period
         columns = []
