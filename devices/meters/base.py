@@ -208,16 +208,19 @@ class Meter:
         trace.edges = sorted(trace.edges + edges)
         return trace
 
+    def save_partial(self, trace: Trace) -> Path:
+        """Write what was measured before a failure to ``partial_dir``."""
+        path = self.partial_dir / (f"edgert-partial-{self.kind}-{os.getpid()}-"
+                                   f"{next(_partial_counter)}.npz")
+        return trace.save(path)
+
     def _fail(self, cause: BaseException) -> MeterError:
         """Turn an instrument failure into a MeterError that keeps what was measured."""
         partial = self._snapshot()
-        path = self.partial_dir / (f"edgert-partial-{self.kind}-{os.getpid()}-"
-                                   f"{next(_partial_counter)}.npz")
         try:
-            partial.save(path)
-            kept = f"kept in {path} and in the error's .partial"
+            kept = f"kept in {self.save_partial(partial)} and in the error's .partial"
         except OSError as e:
-            kept = f"kept in the error's .partial (could not write {path}: {e})"
+            kept = f"kept in the error's .partial (could not write it: {e})"
         if isinstance(cause, MeterError):
             cause = cause.args[0]
         after = f"{partial.t[-1]:.3f} s" if len(partial) else "0 s"

@@ -113,15 +113,14 @@ def _reported_windows(meter: Meter, answer) -> list[tuple[float, float]] | None:
 
 
 def _choose_windows(trace, brackets, reported, markers, margin):
-    if markers in ("auto", "pin") and trace.edges:
-        # pin edges may trail the host clock by a sample: search a margin around each call
-        runs = [pair_edges([e for e in trace.edges if a - margin <= e <= b + margin])
-                for a, b in brackets]
-        if all(runs):
+    if markers in ("auto", "pin"):
+        runs = _pin_runs(trace, brackets, margin)
+        if runs is not None:
             return "pin", runs
         if markers == "pin":
-            raise EdgertError("the timestamp pin did not mark every run; check its wiring "
-                              "to the meter's logic input, or use markers='reported'")
+            raise EdgertError("the timestamp pin did not mark every run with start/end "
+                              "edges; check its wiring to the meter's logic input, or use "
+                              "markers='reported'")
     if markers in ("auto", "reported") and all(r is not None for r in reported):
         return "reported", reported
     if markers == "reported":
@@ -130,13 +129,23 @@ def _choose_windows(trace, brackets, reported, markers, margin):
     return "host", [[b] for b in brackets]
 
 
+def _pin_runs(trace, brackets, margin):
+    """Edge pairs inside each call; pin edges may trail the host clock by a sample, so a
+    margin around each call is searched. None unless every run has whole pairs."""
+    try:
+        runs = [pair_edges([e for e in trace.edges if a - margin <= e <= b + margin])
+                for a, b in brackets]
+    except ValueError:
+        return None
+    return runs if runs and all(runs) else None
+
+
 def _keep_partial(meter: Meter, error: BaseException):
     try:
         partial = meter.stop()
     except EdgertError as meter_error:  # the meter failed too: it saved its own partial
         partial = getattr(meter_error, "partial", None)
     if partial is not None and isinstance(error, Exception):
-        path = meter.partial_dir / f"edgert-partial-{meter.kind}-{id(partial):x}.npz"
-        partial.save(path)
+        path = meter.save_partial(partial)
         error.partial = partial
         error.add_note(f"samples measured before the failure were saved to {path}")
