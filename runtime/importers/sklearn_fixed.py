@@ -101,7 +101,8 @@ class Quantizer:
             step = np.full(lo.shape, np.max(np.maximum(np.abs(lo), np.abs(hi))) / HALF)
         else:
             raise ValueError(layout)
-        self.step = np.where(step > 0, step, 1.0)
+        # a feature constant over the range gets the coarsest step of the others (1.0 if all are)
+        self.step = np.where(step > 0, step, step.max() if step.max() > 0 else 1.0)
 
     def values(self, v, clamp: bool = True) -> np.ndarray:
         """Quantize values of the estimator's input domain (rows of features) like the input."""

@@ -9,7 +9,8 @@ Fixed mode (NN_SVM_Q): x and the support vectors share one symmetric int16 scale
 <x, sv> = s^2 sum(q r) and |x - sv|^2 = s^2 sum((q - r)^2) are exact integers. The kernel's
 argument gamma * s^2 * S + coef0 becomes a Q16 number through a 31-bit multiplier; exp and tanh
 are evaluated in integers (Q24 results, kernels/nonneural_svm.py), the dual coefficients are
-int32 and the pair sums int64.
+int32 and the pair sums int64. The linear kernel instead folds into one weight row per pair
+(sum_s coef_s <x, sv_s> = <x, w>) and runs as NN_LINEAR_Q with per-feature scales.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from edgert.errors import UnsupportedOpError
 
 from ..ir import Quant
 from .sklearn_fixed import int_scale, quantize
-from .sklearn_linear import shift_for
+from .sklearn_linear import linear_scores, shift_for
 
 KERNELS = ("linear", "rbf", "poly", "sigmoid")
 K_BITS = 24  # kernel values in fixed mode stay below 2**24
@@ -69,6 +70,16 @@ def _fixed_kernel_attrs(b, est, svs_q, cal_q):
     return attrs, 2.0**-K_BITS
 
 
+def _pair_weights(svs, dual, n_support, n_classes: int) -> np.ndarray:
+    start = np.concatenate([[0], np.cumsum(n_support)])
+    rows = []
+    for i in range(n_classes):
+        for j in range(i + 1, n_classes):
+            si, sj = slice(start[i], start[i + 1]), slice(start[j], start[j + 1])
+            rows.append(dual[j - 1, si] @ svs[si] + dual[i, sj] @ svs[sj])
+    return np.array(rows)
+
+
 def _svm(b, est):
     if est.kernel not in KERNELS:
         raise UnsupportedOpError(f"{type(est).__name__}(kernel={est.kernel!r}) is not supported; kernels: {KERNELS}")
@@ -89,6 +100,9 @@ def _svm(b, est):
         d = b.activation("decision", "float64", n_pairs)
         b.node("NN_SVM", [b.features, b.const("support_vectors", svs), b.const("dual_coef", dual),
                           b.const("intercept", intercept)], [d], scratch=8 * len(svs), **attrs)
+    elif est.kernel == "linear":  # sum_s coef <x, sv> = <x, sum_s coef sv>: one weight row per pair
+        d, _ = linear_scores(b, _pair_weights(svs, dual, n_support, n_classes), intercept, type(est).__name__)
+        b.graph.tensors[d].name = "decision"
     else:
         qz = b.quantizer
         qz.choose("symmetric", *qz.data_range(svs, type(est).__name__))

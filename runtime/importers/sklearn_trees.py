@@ -90,11 +90,12 @@ def _emit(b, table: TreeTable, op: str, n_out: int, init, divisor: float, fixed:
 
 
 def _quantized_thresholds(quantizer, nodes, thresholds) -> np.ndarray:
-    """q <= floor((t - c) / s) is the int16 test closest to x <= t for q = round((x - c) / s)."""
+    """q <= Q(t), with Q the very rounding that quantizes x: every x <= t still goes left (Q is
+    monotone) and so does x == t exactly; only x within half a step above t can follow it."""
     split = nodes[:, 1] != -1
     feature = np.where(split, nodes[:, 0], 0)
-    tau = (thresholds - quantizer.center[feature]) / quantizer.step[feature]
-    return np.where(split, np.clip(np.floor(tau), -32768, 32767), 0).astype(np.int16)
+    t = (thresholds - quantizer.center[feature]) / quantizer.step[feature]
+    return np.where(split, np.clip(np.trunc(t + np.copysign(0.5, t)), -32768, 32767), 0).astype(np.int16)
 
 
 def _choose_range(b, table_nodes_thr) -> None:

@@ -3,8 +3,10 @@
 NN_LINEAR    float64: out[r, k] = sum_j x[r, j] * W[k, j] + b[k]
 NN_LINEAR_Q  int16 x, int16 W, int64 b: out = (sum_j x W + b + round) >> shift, int32 (attr shift)
 NN_GNB       float64: out[r, c] = log_prior[c] + (log_norm[c] - 0.5 * sum_j (x_j - theta_cj)^2 / var_cj)
-NN_GNB_Q     int16 x, int32 means M, int32 weights W, int64 bias B:
-             out[r, c] = (B_c - sum_j W_cj (x_j - M_cj)^2 + round) >> shift, int32
+NN_GNB_Q     int16 x, int32 means M, int32 weights W, int64 bias B, int32 hard weights H:
+             a_c = B_c - sum_j W_cj (x_j - M_cj)^2; P_c = sum_j H_cj (x_j - M_cj)^2 (int64);
+             out[r, c] = max((a_c - best + round) >> shift, -(2**31 - 1)) with best the largest a
+             among the classes of the smallest P; classes with a larger P get INT32_MIN
 """
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from numba import njit
 
 from . import Call, kernel, op_info
 from .nonneural_checks import require, rows_match
+
+
+INT32_MIN = -(2**31)
 
 
 def _tables(call: Call):
@@ -108,22 +113,38 @@ def gnb_numba(call: Call):
 
 @kernel("NN_GNB_Q", "numpy")
 def gnb_q_numpy(call: Call):
-    x, means, weights, bias = _tables(call)
+    x, means, weights, bias, hard = _tables(call)
     d = x.astype(np.int64)[:, None, :] - means.astype(np.int64)[None]
     acc = bias - np.sum(weights.astype(np.int64) * d * d, axis=2)
-    return [_round_shift(acc, call.attr("shift")).astype(np.int32)]
+    penalty = np.sum(hard.astype(np.int64) * d * d, axis=2)
+    lost = penalty > penalty.min(axis=1, keepdims=True)
+    best = np.where(lost, np.iinfo(np.int64).min, acc).max(axis=1, keepdims=True)
+    rel = np.maximum(_round_shift(acc - best, call.attr("shift")), INT32_MIN + 1)
+    return [np.where(lost, INT32_MIN, rel).astype(np.int32)]
 
 
 @njit(cache=True)
-def _gnb_q_loop(x, means, weights, bias, shift, out):
+def _gnb_q_loop(x, means, weights, bias, hard, shift, out):
     half = (np.int64(1) << shift) >> 1
+    acc = np.empty(means.shape[0], np.int64)
+    penalty = np.empty(means.shape[0], np.int64)
     for r in range(x.shape[0]):
         for c in range(means.shape[0]):
-            acc = bias[c]
+            a = bias[c]
+            pen = np.int64(0)
             for j in range(x.shape[1]):
                 d = np.int64(x[r, j]) - np.int64(means[c, j])
-                acc -= np.int64(weights[c, j]) * d * d
-            out[r, c] = (acc + half) >> shift
+                a -= np.int64(weights[c, j]) * d * d
+                pen += np.int64(hard[c, j]) * d * d
+            acc[c] = a
+            penalty[c] = pen
+        least = penalty.min()
+        best = np.iinfo(np.int64).min
+        for c in range(means.shape[0]):
+            if penalty[c] == least and acc[c] > best:
+                best = acc[c]
+        for c in range(means.shape[0]):
+            out[r, c] = INT32_MIN if penalty[c] > least else max((acc[c] - best + half) >> shift, INT32_MIN + 1)
 
 
 @kernel("NN_GNB_Q", "numba")

@@ -147,7 +147,8 @@ static ert_status gnb_check(ert_ctx *ctx, uint32_t node, int fixed)
     if (s != ERT_OK) return s;
     uint8_t tab = fixed ? ERT_INT32 : ERT_FLOAT64;
     if (!table_ok(ctx, node, 1, tab, k, f) || !table_ok(ctx, node, 2, tab, k, f) ||
-        !table_ok(ctx, node, 3, fixed ? ERT_INT64 : ERT_FLOAT64, k, -1) || (!fixed && !table_ok(ctx, node, 4, ERT_FLOAT64, k, -1)))
+        !table_ok(ctx, node, 3, fixed ? ERT_INT64 : ERT_FLOAT64, k, -1) ||
+        (fixed ? !table_ok(ctx, node, 4, ERT_INT32, k, f) : !table_ok(ctx, node, 4, ERT_FLOAT64, k, -1)))
         NN_FAIL("NN_GNB: class tables do not match (classes, features)");
     if (fixed && (uint32_t)ert_attr_i32(ctx, node, "shift", 0) > 62) NN_FAIL("NN_GNB_Q: shift > 62");
     return ERT_OK;
@@ -187,16 +188,28 @@ ert_status ert_k_nn_gnb_q(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_A
     const int16_t *x = (const int16_t *)ert_input(ctx, node, 0, NULL);
     const int32_t *m = (const int32_t *)ert_input(ctx, node, 1, NULL), *w = (const int32_t *)ert_input(ctx, node, 2, NULL);
     const int64_t *b = (const int64_t *)ert_input(ctx, node, 3, NULL);
+    const int32_t *h = (const int32_t *)ert_input(ctx, node, 4, NULL);
     uint32_t shift = (uint32_t)ert_attr_i32(ctx, node, "shift", 0);
     int32_t *y = (int32_t *)ert_output(ctx, node, 0, NULL);
-    for (uint32_t r = 0; r < batch; r++)
-        for (uint32_t c = 0; c < k; c++) {
-            int64_t acc = b[c];
-            for (uint32_t j = 0; j < f; j++) {
-                int64_t d = (int64_t)x[r * f + j] - m[c * f + j];
-                acc -= (int64_t)w[c * f + j] * d * d;
+    for (uint32_t r = 0; r < batch; r++) {
+        int64_t least = 0, best = INT64_MIN;
+        for (uint32_t pass = 0; pass < 3; pass++)   /* smallest penalty; best score among those; output */
+            for (uint32_t c = 0; c < k; c++) {
+                int64_t acc = b[c], pen = 0;
+                for (uint32_t j = 0; j < f; j++) {
+                    int64_t d = (int64_t)x[r * f + j] - m[c * f + j];
+                    acc -= (int64_t)w[c * f + j] * d * d;
+                    pen += (int64_t)h[c * f + j] * d * d;
+                }
+                if (pass == 0) {
+                    if (c == 0 || pen < least) least = pen;
+                } else if (pass == 1) {
+                    if (pen == least && acc > best) best = acc;
+                } else {
+                    int64_t rel = nn_round_shift(acc - best, shift);
+                    y[r * k + c] = pen > least ? INT32_MIN : (int32_t)(rel < -INT32_MAX ? -INT32_MAX : rel);
+                }
             }
-            y[r * k + c] = (int32_t)nn_round_shift(acc, shift);
-        }
+    }
     return ERT_OK;
 }
