@@ -25,7 +25,8 @@ from .sklearn_fixed import int_scale, quantize
 from .sklearn_linear import linear_scores, shift_for
 
 KERNELS = ("linear", "rbf", "poly", "sigmoid")
-K_BITS = 24  # kernel values in fixed mode stay below 2**24
+K_BITS = 24  # exp / tanh kernel values are Q24
+COEF_BITS = 20  # dual coefficients: int32 with 20 bits
 
 
 def _multiplier(real: float, max_input: int) -> tuple[int, int]:
@@ -36,6 +37,11 @@ def _multiplier(real: float, max_input: int) -> tuple[int, int]:
     while e < 62 and real * 2.0 ** (e + 1) < 2**31 and max_input * real * 2.0 ** (e + 1) < 2**62:
         e += 1
     return int(round(real * 2.0**e)), e
+
+
+def _wide_k_bits(n_sv: int) -> int:
+    """Bits a kernel value may use so that n_sv products with 20-bit coefficients fit in int64."""
+    return max(K_BITS, 61 - COEF_BITS - int(n_sv).bit_length())
 
 
 def _fixed_kernel_attrs(b, est, svs_q, cal_q):
@@ -53,8 +59,8 @@ def _fixed_kernel_attrs(b, est, svs_q, cal_q):
     pre_shift = max(0, raw_max.bit_length() - 31)
     attrs = dict(kernel=kernel, pre_shift=pre_shift, degree=degree)
     if kernel == "linear":
-        attrs.update(k_shift=max(0, (raw_max >> pre_shift).bit_length() - K_BITS))
-        return attrs, s2 * 2.0 ** (pre_shift + attrs["k_shift"])
+        attrs.update(k_shift=max(0, (raw_max >> pre_shift).bit_length() - _wide_k_bits(len(svs_q))))
+        return attrs, s2 * 2.0 ** (pre_shift + attrs["k_shift"]), (raw_max >> pre_shift) >> attrs["k_shift"]
     frac = 16
     if kernel == "poly":  # room for u**degree in int64: |u|^degree * 2**(2 frac) < 2**62
         u_max = gamma * s2 * raw_max + abs(coef0) + 1.0
@@ -62,12 +68,12 @@ def _fixed_kernel_attrs(b, est, svs_q, cal_q):
     m, e = _multiplier(gamma * s2 * 2.0 ** (pre_shift + frac), (raw_max >> pre_shift) + 1)
     attrs.update(g_mul=m, g_shift=e, coef0_q=int(round(coef0 * 2**frac)), frac=frac,
                  d_max=min(raw_max, 2**62) >> pre_shift if kernel == "rbf" else 0)
-    if kernel == "poly":
+    if kernel == "poly":  # u**degree spans a wide range: keep as many bits as the pair sums allow
         k_max = (gamma * s2 * raw_max + abs(coef0)) ** degree * 2.0**frac
-        attrs["k_shift"] = max(0, int(k_max).bit_length() - K_BITS)
-        return attrs, 2.0 ** (attrs["k_shift"] - frac)
+        attrs["k_shift"] = max(0, int(k_max).bit_length() - _wide_k_bits(len(svs_q)))
+        return attrs, 2.0 ** (attrs["k_shift"] - frac), int(k_max) >> attrs["k_shift"]
     attrs["k_shift"] = 0
-    return attrs, 2.0**-K_BITS
+    return attrs, 2.0**-K_BITS, 1 << K_BITS
 
 
 def _pair_weights(svs, dual, n_support, n_classes: int) -> np.ndarray:
@@ -108,11 +114,13 @@ def _svm(b, est):
         qz.choose("symmetric", *qz.data_range(svs, type(est).__name__))
         svs_q = qz.values(svs).astype(np.int16)
         cal = qz.calibration if qz.calibration is not None else svs
-        kattrs, k_unit = _fixed_kernel_attrs(b, est, svs_q, qz.values(cal))
-        coef_unit = int_scale(np.abs(dual).max(), 20)
+        kattrs, k_unit, k_max = _fixed_kernel_attrs(b, est, svs_q, qz.values(cal))
+        coef_unit = int_scale(np.abs(dual).max(), COEF_BITS)
         dual_q = quantize(dual, coef_unit)
         bias_q = quantize(intercept, coef_unit * k_unit, "int64")
-        shift = shift_for(float(len(svs)) * 2.0**K_BITS * 2.0**20 + float(np.abs(bias_q).max()))
+        # pair sums reach at most sum|coef| * largest kernel value + |intercept| (outputs saturate beyond)
+        reach = float(np.abs(dual_q).sum(axis=1).max()) * k_max + float(np.abs(bias_q).max())
+        shift = shift_for(reach)
         unit = coef_unit * k_unit * 2.0**shift
         d = b.activation("decision", "int32", n_pairs, quant=Quant(np.float32(unit), 0))
         b.node("NN_SVM_Q", [qz.node(b), b.const("support_vectors", svs_q), b.const("dual_coef", dual_q),

@@ -11,7 +11,8 @@ NN_SVM_Q  int16 x and SVs, int32 dual, int64 intercept; K in integers (see the i
           runtime/importers/sklearn_svm.py for the attrs): S = sum (q - r)^2 (rbf) or
           sum q r (others) as int64; S' = S >> pre_shift (rbf: 0 beyond d_max);
           u = (S' * g_mul >> g_shift) [+ coef0_q]; K = exp_q24(u) | S' >> k_shift |
-          (u^degree in Q(frac)) >> k_shift | tanh_q24(u); d = (sum dual K + intercept) >> shift.
+          (u^degree in Q(frac)) >> k_shift | tanh_q24(u); d = (sum dual K + intercept) >> shift,
+          saturated to +-(2**31 - 1).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .nonneural_decide import pairs
 from .nonneural_intmath import exp_q24, exp_q24_nb, tanh_q24, tanh_q24_nb
 
 KERNEL_CODES = {"linear": 0, "rbf": 1, "poly": 2, "sigmoid": 3}
+INT32_MAX = 2**31 - 1
 CHUNK = 256  # rows per numpy block (keeps the rows x SVs x features temporaries small)
 
 
@@ -125,7 +127,7 @@ def svm_q_numpy(call: Call):
         for p, (i, j) in enumerate(pairs(n_classes)):
             si, sj = slice(start[i], start[i + 1]), slice(start[j], start[j + 1])
             acc = kv[:, si] @ dual[j - 1, si] + kv[:, sj] @ dual[i, sj] + intercept[p]
-            cols.append((acc + ((1 << shift) >> 1)) >> shift)
+            cols.append(np.clip((acc + ((1 << shift) >> 1)) >> shift, -INT32_MAX, INT32_MAX))
         blocks.append(np.stack(cols, axis=1))
     _activity(call, len(sv))
     return [np.concatenate(blocks).astype(np.int32).reshape(call.out_tensor(0).shape)]
@@ -224,7 +226,7 @@ def _svm_q_loop(q, sv, dual, intercept, starts, n_classes, kind, prm, out):
                     acc += np.int64(dual[j - 1, s]) * kv[s]
                 for s in range(starts[j], starts[j + 1]):
                     acc += np.int64(dual[i, s]) * kv[s]
-                out[r, p] = (acc + intercept[p] + half) >> shift
+                out[r, p] = min(max((acc + intercept[p] + half) >> shift, -INT32_MAX), INT32_MAX)
                 p += 1
 
 

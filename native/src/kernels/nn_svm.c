@@ -133,6 +133,8 @@ ert_status ert_k_nn_svm(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACT
     return ERT_OK;
 }
 
+static int32_t saturate(int64_t v) { return (int32_t)(v > INT32_MAX ? INT32_MAX : (v < -INT32_MAX ? -INT32_MAX : v)); }
+
 ert_status ert_k_nn_svm_q(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
     svm_t m;
@@ -168,7 +170,7 @@ ert_status ert_k_nn_svm_q(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_A
             kv[s] = nn_asr(pw, k_shift);
         }
         activity[0] += m.n_sv;
-        PAIR_SUMS(int64_t, int32_t, kv, out[(size_t)r * m.n_pairs + p] = (int32_t)nn_round_shift(acc + icpt[p], shift));
+        PAIR_SUMS(int64_t, int32_t, kv, out[(size_t)r * m.n_pairs + p] = saturate(nn_round_shift(acc + icpt[p], shift)));
     }
     return ERT_OK;
 }
