@@ -114,6 +114,8 @@ def reference_mix(work: Work, isa: str) -> Mix:
     if k == "softmax":
         body = mix(load=2, fexp=1, flop=3, fdiv=1, store=1, branch_taken=2) if work.float_math else SOFTMAX
         return CALL[isa].plus(body.scaled(work.outputs))
+    if k in ("nonneural", "snn"):
+        return CALL[isa].plus(family_body(work))
     return CALL[isa].plus(generic_mix(work))
 
 
@@ -125,26 +127,53 @@ def generic_mix(work: Work) -> Mix:
     return per.scaled(max(work.outputs, 1) * max(work.reduction, 1))
 
 
-# Data-dependent work reported by kernels as activity counters (names from the runtime's op_info).
-# Written for floating-point kernels; integer kernels do the same work on the ALU.
+# Data-dependent work reported by kernels as activity counters (names from the runtime's op_info),
+# as (floating-point kernel, fixed-point kernel) loop bodies.
+_TREE_STEP = mix(load=4, fcmp=1, alu=3, branch_taken=1)  # feature vs threshold, pick a child
 ACTIVITY = {
-    "input_events": mix(load=2, alu=3, branch_taken=1),  # an input spike: find its synapse row
-    "synaptic_events": mix(load=2, flop=1, alu=1, store=1, branch_taken=1),  # weight load, accumulate
-    "neuron_updates": mix(load=3, flop=3, fcmp=1, alu=2, store=2, branch=1),  # leak, integrate, threshold
-    "spikes": mix(load=1, alu=3, store=1, branch=1),  # reset and emit
-    "nodes_visited": mix(load=4, fcmp=1, alu=3, branch_taken=1),  # decision-tree step: feature vs threshold
-    "trees_walked": mix(load=3, flop=1, alu=4, jump=2),  # root lookup, leaf value accumulated
+    "input_events": (mix(load=2, alu=3, branch_taken=1),) * 2,  # an input spike: find its synapse row
+    "synaptic_events": (mix(load=2, flop=1, alu=1, store=1, branch_taken=1),  # weight load, accumulate
+                        mix(load=2, alu=2, store=1, branch_taken=1)),
+    "neuron_updates": (mix(load=3, flop=3, fcmp=1, alu=2, store=2, branch=1),  # leak, integrate, threshold
+                       mix(load=3, mul=1, mulh=1, alu=6, store=2, branch=1)),
+    "spikes": (mix(load=1, alu=3, store=1, branch=1),) * 2,  # reset and emit
+    "nodes_visited": (_TREE_STEP, Mix({**_TREE_STEP, "alu": 4, "fcmp": 0})),
+    "trees_walked": (mix(load=3, flop=1, alu=4, jump=2), mix(load=3, alu=5, jump=2)),  # root, leaf value
+    "kernel_evals": (mix(load=2, fexp=1, flop=2, fma=1, store=1),  # SVM: exp(-gamma d), dual x K
+                     mix(load=3, mul=4, mulh=4, alu=30, branch=4, store=1)),  # exp_q24 in integers
+    "distances": (mix(load=2, fcmp=2, alu=3, branch=2, store=1),  # k-NN: keep the k nearest
+                  mix(load=2, alu=5, branch=2, store=1)),
 }
+# Dense, data-independent inner loops of the non-neural kernels, per runtime MAC.
+NN_MAC = {
+    "NN_SVM": (mix(load=2, flop=1, fma=1, branch_taken=0.25), mix(load=2, alu=4, mul=1, mulh=1, branch_taken=0.25)),
+    "NN_KNN": (mix(load=2, flop=1, fma=1, branch_taken=0.25), mix(load=2, alu=4, mul=1, mulh=1, branch_taken=0.25)),
+    "NN_LINEAR": (mix(load=2, fma=1, branch_taken=0.25), mix(load=2, alu=3, mul=1, mulh=1, branch_taken=0.25)),
+    "NN_GNB": (mix(load=3, flop=1, fma=1, branch_taken=0.25), mix(load=3, alu=4, mul=1, mulh=1, branch_taken=0.25)),
+    "NN_SCALE": (mix(load=3, fma=1, store=1, branch_taken=1), mix(load=3, mul=1, alu=3, store=1, branch_taken=1)),
+    "NN_QUANTIZE": (mix(load=3, fma=1, fcvt=1, fcmp=2, store=1, branch_taken=1),) * 2,
+    "NN_DECIDE": (mix(load=1, fcmp=1, branch=1, branch_taken=1), mix(load=1, alu=1, branch=1, branch_taken=1)),
+    "NN_PROB": (mix(load=1, fexp=1, fdiv=1, flop=2, store=1),) * 2,
+}
+
+
+def family_body(work: Work) -> Mix:
+    """Static part of a non-neural or spiking kernel: its dense loops (the data-dependent work
+    comes from activity counters on top). Scalar code, the same on every ISA."""
+    base = work.op[:-2] if work.op.endswith("_Q") else work.op
+    dense = NN_MAC.get(base)
+    if dense is None:  # spiking ops and trees: only state and output writes are data-independent
+        return mix(load=1, alu=1, store=1).scaled(work.outputs)
+    return dense[0 if work.float_math else 1].scaled(work.valid_terms)
 
 
 def activity_mix(activity: dict, float_math: bool) -> tuple[Mix, list[str]]:
     """The instruction mix of the counted work, and the counter names without a cost entry."""
     total, unknown = Mix(), []
     for name, count in activity.items():
-        per = ACTIVITY.get(name)
-        if per is None:
+        variants = ACTIVITY.get(name)
+        if variants is None:
             unknown.append(name)
             continue
-        for cls, n in per.items():  # integer kernels compare and accumulate on the ALU
-            total["alu" if not float_math and cls in ("fcmp", "flop", "fma") else cls] += n * count
+        total = total.plus(variants[0 if float_math else 1].scaled(count))
     return total, unknown

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .kernels_c import generic_mix
+from .kernels_c import family_body, generic_mix
 from .mix import Mix, mix
 from .workload import Work
 
@@ -66,6 +66,8 @@ def kernel_split(work: Work) -> Split:
         per = (mix(load=2, fexp=1, flop=3, fdiv=1, store=1) if work.float_math
                else mix(load=2, mul=8, mulh=8, alu=50, store=1))
         return Split(CALL, per.scaled(work.outputs), 1)  # one row: the normalisation needs all of it
+    if k in ("nonneural", "snn"):  # scalar loops, dealt out over support vectors, points, trees, units
+        return Split(CALL, family_body(work).scaled(1 / work.rows), work.rows)
     return Split(CALL, generic_mix(work).scaled(1 / work.rows), work.rows)
 
 

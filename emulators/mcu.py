@@ -14,7 +14,7 @@ from edgert.runtime.ir import CONST
 from .core import DeviceModel, options, register
 from .kernels_c import activity_mix, native_mix, reference_mix
 from .kernels_cmsis import kernel_mix_cmsis
-from .mix import cycle_table, cycles
+from .mix import CycleTables, cycles
 from .report import NodeCost
 
 # native: our C kernels (native/src, what the edgert firmware runs), grounded on QEMU;
@@ -41,7 +41,7 @@ class McuModel(DeviceModel):
             raise InputError(f"{profile.name}: cmsis-nn kernels need an Armv7E-M core with the DSP extension")
         self.op = profile.operating_point(unit["clock"], cfg["freq_hz"], cfg["operating_point"])
         self.freq = cfg["freq_hz"] or self.op.clocks_hz[unit["clock"]]
-        self.table = cycle_table(profile, bool(features.get("fpu")))
+        self.tables = CycleTables(profile, features)
         self.kernels = cfg["kernels"]
         self.wait_states = self.op.fields.get("flash_wait_states", 0)
         self._place(cfg["weights"])
@@ -76,11 +76,10 @@ class McuModel(DeviceModel):
         node = self.model.graph.nodes[index]
         m = kernel_mix_cmsis(work) if self.kernels == "cmsis-nn" else KERNELS[self.kernels](work, self.isa)
         counted, unknown = activity_mix(activity, work.float_math)
-        if counted:
-            m = counted  # the counted work replaces the shape-based estimate
+        m = m.plus(counted)  # data-dependent work on top of the shape-based part
         for name in unknown:
             self._note(f"activity counter {name!r} of {node.op} has no cost entry; not costed")
-        compute = cycles(m, self.table)
+        compute = cycles(m, self.tables(work.double))
         flash_stall = 0.0
         if self.weight_level == getattr(self.flash, "name", None) and work.weight_bytes:
             # every weight byte streamed from flash shares a line refill of `wait_states` cycles

@@ -39,14 +39,17 @@ def mix(**counts: float) -> Mix:
     return Mix(counts)
 
 
-def cycle_table(profile, has_fpu: bool) -> dict[str, float]:
-    """Cycles per class for a unit, from the profile's [timing] table."""
+def cycle_table(profile, has_fpu: bool, double: bool = False) -> dict[str, float]:
+    """Cycles per class for a unit, from the profile's [timing] table. `has_fpu` says whether
+    the unit's FPU handles the precision (`double`) at hand; without, floating point costs the
+    soft-float (soft_float_*) or soft-double (soft_double_*) routine."""
     table = {}
+    soft = "soft_double_" if double else "soft_float_"
     for cls in CLASSES:
         if cls == "fma":  # one fused instruction on an FPU, a multiply call and an add call in soft float
             continue
         if cls in FLOAT_CLASSES:
-            prefix = "fp_" if has_fpu else "soft_float_"
+            prefix = "fp_" if has_fpu else soft
             table[cls] = float(profile.value(f"timing.{prefix}{FLOAT_CLASSES[cls]}"))
         else:
             table[cls] = float(profile.value(f"timing.{cls}"))
@@ -56,3 +59,17 @@ def cycle_table(profile, has_fpu: bool) -> dict[str, float]:
 
 def cycles(m: Mix, table: dict[str, float]) -> float:
     return sum(v * table[k] for k, v in m.items())
+
+
+class CycleTables:
+    """Cycles per class of one compute unit, for single- and double-precision nodes (built on
+    first use, so a profile needs soft-double timing only when a model computes in float64)."""
+
+    def __init__(self, profile, features: dict):
+        self.profile, self.features, self._tables = profile, features, {}
+
+    def __call__(self, double: bool) -> dict[str, float]:
+        if double not in self._tables:
+            fpu = self.features.get("fpu_double" if double else "fpu", False)
+            self._tables[double] = cycle_table(self.profile, bool(fpu), double)
+        return self._tables[double]

@@ -17,7 +17,7 @@ from edgert.runtime.ir import CONST
 from .core import DeviceModel, options, register
 from .kernels_c import activity_mix
 from .kernels_pulpnn import CALL, Split, kernel_split
-from .mix import cycle_table, cycles
+from .mix import CycleTables, cycles
 from .report import NodeCost
 
 
@@ -39,7 +39,8 @@ class PulpModel(DeviceModel):
         self.op = profile.operating_point(clock, cfg["freq_hz"], cfg["operating_point"])
         self.freq = cfg["freq_hz"] or self.op.clocks_hz[clock]
         features = v(f"units.{self.unit}.features")
-        self.table = cycle_table(profile, bool(features.get("fpu")))
+        self.tables = CycleTables(profile, features)
+        self.features = features
         self.shared_fpus = features.get("shared_fpus")
         self.l1_budget = v("memory.L1.budget_bytes", v("memory.L1.size_bytes"))
         self.banks = v("memory.L1.banks")
@@ -93,18 +94,21 @@ class PulpModel(DeviceModel):
         node = self.model.graph.nodes[index]
         split = kernel_split(work)
         counted, unknown = activity_mix(activity, work.float_math)
-        if counted:  # data-dependent work: spread evenly over the cores that have units to do
-            split = Split(CALL, counted.scaled(1 / max(split.units, 1)), split.units)
+        if counted:  # data-dependent work on top, spread evenly over the units
+            split = Split(split.fixed, split.per_unit.plus(counted.scaled(1 / max(split.units, 1))), split.units)
+        table = self.tables(work.double)
+        # the shared FPUs handle single precision only; soft-double runs on the cores
+        shared_fpus = None if work.double and not self.features.get("fpu_double") else self.shared_fpus
         for name in unknown:
             if (note := f"activity counter {name!r} of {node.op} has no cost entry; not costed") not in self.notes:
                 self.notes.append(note)
         l3_bytes = sum(self.model.graph.tensors[i].nbytes for i in node.inputs + node.outputs
                        if i >= 0 and self.level[i] == "L3")
         if self.fc_only:
-            compute, detail, busy_core_cycles = self._fc_cycles(split)
+            compute, detail, busy_core_cycles = self._fc_cycles(split, table)
             dma_bytes, l1_used = 0, 0
         else:
-            compute, detail, busy_core_cycles = self._cluster_cycles(split)
+            compute, detail, busy_core_cycles = self._cluster_cycles(split, table, shared_fpus)
             compute, dma_bytes, l1_used, tiles = self._tiled(work, compute, detail)
             detail["tiles"] = tiles
         self.peak_bytes["L1"] = max(self.peak_bytes["L1"], l1_used)
@@ -118,37 +122,26 @@ class PulpModel(DeviceModel):
         return NodeCost(node.name, node.op, self.unit, cycles_total, latency, energy, work.macs,
                         work.in_bytes + work.weight_bytes + work.out_bytes, placement, detail)
 
-    def _cluster_cycles(self, split):
-        per_unit = cycles(split.per_unit, self.table)
+    def _cluster_cycles(self, split, table, shared_fpus):
+        per_unit = cycles(split.per_unit, table)
         active = max(1, min(self.cores, split.units))
         busiest_units = math.ceil(split.units / active)
         busiest = per_unit * busiest_units
         # bank conflicts: chance another active core hits the same bank, scaled for structured access
         p_conflict = self.conflict_scale * (1 - (1 - 1 / self.banks) ** (active - 1))
         conflict = split.per_unit["load"] * busiest_units * p_conflict
-        fpu = self._fpu_contention(split.per_unit, active) * busiest_units
-        fixed = cycles(split.fixed, self.table) + self.fork + self.barrier
+        fpu = _fpu_contention(split.per_unit, active, table, shared_fpus) * busiest_units
+        fixed = cycles(split.fixed, table) + self.fork + self.barrier
         total = fixed + busiest + conflict + fpu
         detail = {"compute_cycles": busiest, "fixed_cycles": fixed, "tcdm_conflict_cycles": conflict,
                   "fpu_contention_cycles": fpu, "active_cores": active,
                   "imbalance": busiest_units * active / split.units if split.units else 1.0}
-        return total, detail, per_unit * split.units + cycles(split.fixed, self.table) + conflict * active + fpu * active
+        return total, detail, per_unit * split.units + cycles(split.fixed, table) + conflict * active + fpu * active
 
-    def _fpu_contention(self, per_unit, active) -> float:
-        """Extra cycles per unit when more cores issue FP work than there are shared FPUs."""
-        if not self.shared_fpus:
-            return 0.0
-        fp_cycles = sum(per_unit[c] * self.table[c] for c in ("flop", "fma", "fdiv", "fcmp", "fcvt", "fexp"))
-        total = cycles(per_unit, self.table)
-        if not total:
-            return 0.0
-        demand = active * fp_cycles / total  # FPUs busy on average
-        return fp_cycles * (demand / self.shared_fpus - 1) if demand > self.shared_fpus else 0.0
-
-    def _fc_cycles(self, split):
+    def _fc_cycles(self, split, table):
         m = split.per_unit.scaled(split.units).plus(split.fixed)
         stall = m["load"] * self.fc_l2_stall  # model data sits in L2, not in a TCDM
-        total = cycles(m, self.table) + stall
+        total = cycles(m, table) + stall
         return total, {"compute_cycles": total - stall, "l2_stall_cycles": stall, "active_cores": 1}, total
 
     def _tiled(self, work, compute, detail):
@@ -186,3 +179,15 @@ class PulpModel(DeviceModel):
             e += power.get("cluster_on", 0.0) * scale * latency
         pj = self.profile.value("energy_pj")
         return e + (dma_bytes * pj["l2_l1_dma_byte"] + l3_bytes * pj["l3_byte"]) * 1e-12
+
+
+def _fpu_contention(per_unit, active: int, table: dict, shared_fpus) -> float:
+    """Extra cycles per unit when more cores issue FP work than there are shared FPUs."""
+    if not shared_fpus:
+        return 0.0
+    fp_cycles = sum(per_unit[c] * table[c] for c in ("flop", "fma", "fdiv", "fcmp", "fcvt", "fexp"))
+    total = cycles(per_unit, table)
+    if not total:
+        return 0.0
+    demand = active * fp_cycles / total  # FPUs busy on average
+    return fp_cycles * (demand / shared_fpus - 1) if demand > shared_fpus else 0.0

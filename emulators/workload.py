@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgert.runtime import kernels as runtime_kernels
 from edgert.runtime.ir import CONST, Graph, Node, Tensor
 
 from . import native_events
@@ -26,13 +27,15 @@ COPY_OPS = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS", "FLATTEN", "CONCATENATION", "PA
             "SLICE", "STRIDED_SLICE", "GATHER", "IDENTITY"}
 CONVERT_OPS = {"QUANTIZE", "DEQUANTIZE", "CAST", "REQUANTIZE"}
 SOFTMAX_OPS = {"SOFTMAX", "LOG_SOFTMAX"}
+FAMILIES = {"non-neural": "nonneural", "snn": "snn"}  # runtime op families with their own cost models
 
 
 @dataclass(frozen=True)
 class Work:
-    kind: str  # conv | dwconv | fc | maxpool | avgpool | eltwise | softmax | copy | convert | generic
+    kind: str  # conv | dwconv | fc | maxpool | avgpool | eltwise | softmax | copy | convert | nonneural | snn | generic
     op: str
     float_math: bool  # arithmetic in floating point (float32 tensors, or a float side of a conversion)
+    double: bool  # ... in float64: the node's first input is float64 (libsvm-exact non-neural kernels)
     macs: int  # the runtime's MAC count for the node
     outputs: int  # output elements
     reduction: int  # terms summed per output (Kh*Kw*Cin for conv, taps for dw/pool, Cin for fc)
@@ -58,7 +61,8 @@ def node_work(node: Node, graph: Graph, macs: int) -> Work:
     out_bytes = sum(x.nbytes for x in outs)
     n_out = sum(_size(x.shape) for x in outs)
     float_math = any(x.dtype.startswith("float") for x in ins + outs)
-    base = dict(op=node.op, float_math=float_math, macs=macs, outputs=n_out, in_bytes=in_bytes,
+    double = bool(ins) and ins[0].dtype == "float64"
+    base = dict(op=node.op, float_math=float_math, double=double, macs=macs, outputs=n_out, in_bytes=in_bytes,
                 weight_bytes=w_bytes, out_bytes=out_bytes, events=native_events.events(node, graph))
     op = base_op(node.op)
     if op in CONV_OPS | DEPTHWISE_OPS | MAX_POOL_OPS | AVG_POOL_OPS and len(ins[0].shape) == 4 and len(outs[0].shape) == 4:
@@ -68,6 +72,12 @@ def node_work(node: Node, graph: Graph, macs: int) -> Work:
         cout = outs[0].shape[-1] if outs[0].shape else 1
         return Work("fc", reduction=cin, valid_terms=n_out * cin, rows=cout,
                     row_outputs=max(n_out // max(cout, 1), 1), channels=cout, **base)
+    family = runtime_kernels.info(node.op).family
+    if family in FAMILIES:  # parallel over the table rows: support vectors, points, trees, units
+        table = const_in[0].shape[0] if const_in and const_in[0].shape else 1
+        terms = macs or sum(_size(x.shape) for x in act_in)  # MACs, or one step per input element
+        return Work(FAMILIES[family], reduction=1, valid_terms=terms, rows=max(table, 1), row_outputs=n_out,
+                    channels=n_out, **base)
     kind = ("eltwise" if op in ELTWISE_OPS else "copy" if op in COPY_OPS else "convert" if op in CONVERT_OPS
             else "softmax" if op in SOFTMAX_OPS else "avgpool" if op in AVG_POOL_OPS else "generic")
     if kind == "convert":

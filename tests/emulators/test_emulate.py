@@ -223,3 +223,51 @@ def test_isa_grounding_on_kws_within_targets(kws, kws_input, isa):
     result = grounding.compare(kws, x, measured, isa)
     assert {r.what for r in result["ops"]} == {n.op for n in kws.graph.nodes}
     assert grounding.within_targets(result), [(r.what, r.error) for r in result["ops"] + result["model"]]
+
+
+@pytest.fixture(scope="module")
+def svm_pair():
+    """An RBF SVM compiled twice: libsvm-exact float64, and fixed point (int16 / int32)."""
+    from sklearn.datasets import make_classification
+    from sklearn.svm import SVC
+    from edgert.runtime.importers.sklearn import from_estimator
+    x, y = make_classification(300, 8, random_state=0)
+    svc = SVC(kernel="rbf").fit(x, y)
+    return (edgert.compile(from_estimator(svc)), edgert.compile(from_estimator(svc, mode="fixed", calibration=x)),
+            x[:1].astype(np.float32))
+
+
+def test_float_non_neural_on_gap8_is_far_slower_than_fixed_point(svm_pair):
+    floating, fixed, x = svm_pair
+    for device in ("gap8", "pulp-open", "stm32l4r5"):
+        out, report = emulate(floating, device, x, backend=BACKEND)
+        assert np.array_equal(out["label"], edgert.Session(floating, backend=BACKEND).run(x)["label"])
+        assert report.cycles > 5 * run(fixed, device, x).cycles
+    # the SVM computes in float64: PULP-OPEN's single-precision FPUs cannot help, soft-double runs
+    assert run(floating, "pulp-open", x).cycles == pytest.approx(run(floating, "gap8", x).cycles, rel=0.05)
+
+
+def test_tree_cost_follows_the_nodes_visited():
+    """A decision tree's cost comes from the runtime's activity counter: an input that walks a
+    longer path costs more, by the visited nodes' worth."""
+    from sklearn.tree import DecisionTreeClassifier
+    from edgert.runtime.importers.sklearn import from_estimator
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((400, 4)).astype(np.float32)
+    y = (x[:, 0] > 0) | ((x[:, 1] > 0.5) & (x[:, 2] < 0.3) & (x[:, 3] > -0.2))
+    tree = DecisionTreeClassifier(random_state=0).fit(x, y)
+    model = edgert.compile(from_estimator(tree))
+    depth = tree.decision_path(x).sum(axis=1).A.ravel()
+    short, long_ = x[[int(np.argmin(depth))]], x[[int(np.argmax(depth))]]
+    assert depth.max() - depth.min() >= 3
+    for device in ("gap8", "stm32l4r5"):
+        emulator = Emulator(model, device, backend=BACKEND)
+        visits = {}
+        observer_costs = {}
+        for name, sample in (("short", short), ("long", long_)):
+            records = []
+            emulator.session.run(sample, observer=records.append)
+            visits[name] = sum(r.activity.get("nodes_visited", 0) for r in records)
+            observer_costs[name] = emulator.run(sample)[1].cycles
+        assert visits["long"] > visits["short"]
+        assert observer_costs["long"] > observer_costs["short"]
