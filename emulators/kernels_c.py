@@ -1,12 +1,13 @@
-"""Portable C kernels (our native/ kernels, with TFLite Micro's reference arithmetic) as scalar code.
+"""Portable C kernels as scalar code: ours (native/src) and TFLite Micro's reference kernels.
 
-For the ops and ISAs that emulators/isa_calibration.json covers, a node's instructions are its
-loop events (native_events.py) x instructions per event fitted on QEMU (grounding.py); each
-event's instructions are split into classes by the composition of its loop body, so that
-devices with real timing (stm32l4r5) can turn them into cycles. Other ops (float, spiking,
-non-neural) and uncalibrated ISAs use per-loop-level estimates: `term` = one multiply-
-accumulate of the innermost loop, `tap` = one kernel position, `out` = one output element
-(requantisation, store), `call` = per invocation.
+`native_mix`: for the ops and ISAs that emulators/isa_calibration.json covers, a node's
+instructions are its loop events (native_events.py) x instructions per event fitted on QEMU
+(grounding.py); each event's instructions are split into classes by the composition of its
+loop body, so that devices with real timing (stm32l4r5) can turn them into cycles. Other ops
+fall back to `reference_mix`: TFLite Micro's reference loops as per-loop-level estimates
+(`term` = one multiply-accumulate of the innermost loop, `tap` = one kernel position, `out` =
+one output element: requantisation and store, `call` = per invocation). Non-neural and spiking
+kernels: dense loops per MAC plus their activity counters.
 """
 from __future__ import annotations
 
@@ -49,14 +50,15 @@ FLOAT_TERM = mix(load=2, flop=2, alu=2, branch_taken=1)  # float MAC: multiply +
 
 
 # Instruction-class composition of each loop event's body (fractions; the fitted counts scale them).
-_INNER = mix(load=5, mul=4, alu=5, branch_taken=1)  # dot / accumulate loop: loads, multiply-adds
-_REQUANT = mix(load=3, mul=1, mulh=2, alu=12, branch=3, store=1)  # fixed-point rescale, clamp, store
-_BYTES = mix(load=1, store=1, alu=2, branch_taken=1)  # gather / copy / fill loops
+_MAC_LOOP = mix(load=5, mul=4, alu=5, branch_taken=1)  # dot / accumulate loop: loads, multiply-adds
+_RESCALE = mix(load=3, mul=1, mulh=2, alu=12, branch=3, store=1)  # fixed-point rescale, clamp, store
+_BYTE_LOOP = mix(load=1, store=1, alu=2, branch_taken=1)  # gather / copy / fill loops
 _CONTROL = mix(alu=6, load=2, store=1, branch=2, branch_taken=1, jump=0.5)  # setup, bounds, dispatch
-_SOFTMAX = mix(alu=20, mul=4, mulh=4, load=1, branch=4, store=1)  # fixed-point exp and reciprocal
+_FIXED_EXP = mix(alu=20, mul=4, mulh=4, load=1, branch=4, store=1)  # fixed-point exp and reciprocal
 EVENT_CLASSES = {
-    "dot_k": _INNER, "mac": _INNER, "elem": _INNER, "out": _REQUANT, "gather_byte": _BYTES,
-    "pad_byte": _BYTES, "byte_forward": _BYTES, "byte_backward": _BYTES, ("ADD", "elem"): _REQUANT, ("SOFTMAX", "elem"): _SOFTMAX,
+    "dot_k": _MAC_LOOP, "mac": _MAC_LOOP, "elem": _MAC_LOOP, "out": _RESCALE,
+    "gather_byte": _BYTE_LOOP, "pad_byte": _BYTE_LOOP, "byte_forward": _BYTE_LOOP, "byte_backward": _BYTE_LOOP,
+    ("ADD", "elem"): _RESCALE, ("SOFTMAX", "exp"): _FIXED_EXP,
 }
 
 
@@ -129,7 +131,6 @@ def generic_mix(work: Work) -> Mix:
 
 # Data-dependent work reported by kernels as activity counters (names from the runtime's op_info),
 # as (floating-point kernel, fixed-point kernel) loop bodies.
-_TREE_STEP = mix(load=4, fcmp=1, alu=3, branch_taken=1)  # feature vs threshold, pick a child
 ACTIVITY = {
     "input_events": (mix(load=2, alu=3, branch_taken=1),) * 2,  # an input spike: find its synapse row
     "synaptic_events": (mix(load=2, flop=1, alu=1, store=1, branch_taken=1),  # weight load, accumulate
@@ -137,7 +138,8 @@ ACTIVITY = {
     "neuron_updates": (mix(load=3, flop=3, fcmp=1, alu=2, store=2, branch=1),  # leak, integrate, threshold
                        mix(load=3, mul=1, mulh=1, alu=6, store=2, branch=1)),
     "spikes": (mix(load=1, alu=3, store=1, branch=1),) * 2,  # reset and emit
-    "nodes_visited": (_TREE_STEP, Mix({**_TREE_STEP, "alu": 4, "fcmp": 0})),
+    "nodes_visited": (mix(load=4, fcmp=1, alu=3, branch_taken=1),  # feature vs threshold, pick a child
+                      mix(load=4, alu=4, branch_taken=1)),
     "trees_walked": (mix(load=3, flop=1, alu=4, jump=2), mix(load=3, alu=5, jump=2)),  # root, leaf value
     "kernel_evals": (mix(load=2, fexp=1, flop=2, fma=1, store=1),  # SVM: exp(-gamma d), dual x K
                      mix(load=3, mul=4, mulh=4, alu=30, branch=4, store=1)),  # exp_q24 in integers
