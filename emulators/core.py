@@ -52,6 +52,11 @@ class DeviceModel:
         self.capacity_bytes: dict[str, int] = {m.name: m.size_bytes for m in profile.memory}
         self.notes: list[str] = []
 
+    def note(self, text: str) -> None:
+        """Add a line to the report's notes, once."""
+        if text not in self.notes:
+            self.notes.append(text)
+
     def node_cost(self, index: int, activity: dict[str, int], events: dict | None = None) -> NodeCost:
         """Cost of node `index` given its activity counters and, for kernels whose loops depend
         on the data, loop events counted on this run's values (None: the shape-based ones)."""

@@ -13,19 +13,18 @@ from .kernels_c import CALL, REQUANT, reference_mix
 from .mix import Mix, mix
 from .workload import Work
 
-ISA = "armv7e-m"
 STEP_2X2 = mix(load=6, alu=8, simd_mac=8, branch_taken=1)
 STEP_1X2 = mix(load=4, alu=4, simd_mac=4, branch_taken=1)  # leftover channel or pixel
 IM2COL_WORD = mix(load=1, alu=4, store=2)  # 4 int8 -> two 16-bit pairs
 
 
-def kernel_mix_cmsis(work: Work) -> Mix:
+def kernel_mix_cmsis(work: Work, isa: str = "armv7e-m") -> Mix:
     if work.float_math or work.kind not in ("conv", "fc", "dwconv"):
-        return reference_mix(work, ISA)
+        return reference_mix(work, isa)
     steps = math.ceil(work.reduction / 4)
     if work.kind == "dwconv":  # arm_depthwise_conv_s8_opt: SMLAD over 2 channels at a time
         body = mix(load=3, alu=4, simd_mac=2, branch_taken=0.5).scaled(work.valid_terms / 4)
-        return CALL[ISA].plus(body, REQUANT[ISA].scaled(work.outputs))
+        return CALL[isa].plus(body, REQUANT[isa].scaled(work.outputs))
     cout = work.channels
     pixels = work.outputs // cout
     pairs_c, left_c = divmod(cout, 2)
@@ -33,4 +32,4 @@ def kernel_mix_cmsis(work: Work) -> Mix:
     body = STEP_2X2.scaled(steps * pairs_c * pairs_p).plus(
         STEP_1X2.scaled(steps * (left_c * pairs_p + pairs_c * left_p + left_c * left_p)))
     im2col = IM2COL_WORD.scaled(pixels * steps) if work.kind == "conv" else IM2COL_WORD.scaled(steps)
-    return CALL[ISA].plus(body, im2col, REQUANT[ISA].scaled(work.outputs))
+    return CALL[isa].plus(body, im2col, REQUANT[isa].scaled(work.outputs))

@@ -19,7 +19,7 @@ from .report import NodeCost
 
 # native: our C kernels (native/src, what the edgert firmware runs), grounded on QEMU;
 # reference: TFLite Micro's reference kernel loops; cmsis-nn: Arm's SIMD kernels.
-KERNELS = {"native": native_mix, "reference": reference_mix}
+KERNELS = {"native": native_mix, "reference": reference_mix, "cmsis-nn": kernel_mix_cmsis}
 
 
 @register("mcu")
@@ -35,8 +35,8 @@ class McuModel(DeviceModel):
         (self.unit, unit), = units.items()
         self.isa = unit["isa"]
         features = unit.get("features", {})
-        if cfg["kernels"] not in (*KERNELS, "cmsis-nn"):
-            raise InputError(f"kernels must be one of {(*KERNELS, 'cmsis-nn')}, got {cfg['kernels']!r}")
+        if cfg["kernels"] not in KERNELS:
+            raise InputError(f"kernels must be one of {tuple(KERNELS)}, got {cfg['kernels']!r}")
         if cfg["kernels"] == "cmsis-nn" and not (features.get("dsp_simd") and self.isa == "armv7e-m"):
             raise InputError(f"{profile.name}: cmsis-nn kernels need an Armv7E-M core with the DSP extension")
         self.op = profile.operating_point(unit["clock"], cfg["freq_hz"], cfg["operating_point"])
@@ -68,23 +68,26 @@ class McuModel(DeviceModel):
         self.peak_bytes = {ram.name: in_ram}
         if flash is not None:
             self.peak_bytes[flash.name] = weight_bytes if weights == "flash" else 0
-        self.notes.append("instruction fetch assumed hidden by the flash accelerator (small kernel loops)"
-                          if flash is not None and self.wait_states else "no memory wait states modelled")
+        if flash is not None and self.wait_states:
+            self.flash_line_bytes = self.profile.value(("memory", flash.name, "line_bytes"))
+            self.note("instruction fetch assumed hidden by the flash accelerator (small kernel loops)")
+        else:
+            self.note("no memory wait states modelled")
 
     def node_cost(self, index, activity, events=None):
         work = self.works[index] if events is None else replace(self.works[index], events=events)
         node = self.model.graph.nodes[index]
-        m = kernel_mix_cmsis(work) if self.kernels == "cmsis-nn" else KERNELS[self.kernels](work, self.isa)
+        m = KERNELS[self.kernels](work, self.isa)
         counted, unknown = activity_mix(activity, work.float_math)
         m = m.plus(counted)  # data-dependent work on top of the shape-based part
         for name in unknown:
-            self._note(f"activity counter {name!r} of {node.op} has no cost entry; not costed")
+            self.note(f"activity counter {name!r} of {node.op} has no cost entry; not costed")
         compute = cycles(m, self.tables(work.double))
         flash_stall = 0.0
-        if self.weight_level == getattr(self.flash, "name", None) and work.weight_bytes:
+        if self.wait_states and self.flash is not None and self.weight_level == self.flash.name and work.weight_bytes:
             # every weight byte streamed from flash shares a line refill of `wait_states` cycles
             streamed = max(work.valid_terms * (4 if work.float_math else 1), work.weight_bytes)
-            flash_stall = streamed * self.wait_states / self.profile.value(f"memory.{self.flash.name}.line_bytes", 8)
+            flash_stall = streamed * self.wait_states / self.flash_line_bytes
         total = compute + flash_stall
         latency = total / self.freq
         return NodeCost(node.name, node.op, self.unit, total, latency, self._energy(latency), work.macs,
@@ -102,7 +105,3 @@ class McuModel(DeviceModel):
         tensors = self.model.graph.tensors
         return {tensors[i].name: (self.weight_level if tensors[i].storage == CONST else self.ram.name)
                 for i in node.inputs + node.outputs if i >= 0}
-
-    def _note(self, text):
-        if text not in self.notes:
-            self.notes.append(text)

@@ -100,8 +100,7 @@ class PulpModel(DeviceModel):
         # the shared FPUs handle single precision only; soft-double runs on the cores
         shared_fpus = None if work.double and not self.features.get("fpu_double") else self.shared_fpus
         for name in unknown:
-            if (note := f"activity counter {name!r} of {node.op} has no cost entry; not costed") not in self.notes:
-                self.notes.append(note)
+            self.note(f"activity counter {name!r} of {node.op} has no cost entry; not costed")
         l3_bytes = sum(self.model.graph.tensors[i].nbytes for i in node.inputs + node.outputs
                        if i >= 0 and self.level[i] == "L3")
         if self.fc_only:
