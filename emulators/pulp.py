@@ -16,7 +16,7 @@ from edgert.runtime.ir import CONST
 
 from .core import DeviceModel, options, register
 from .kernels_c import activity_mix
-from .kernels_pulpnn import CALL, Split, kernel_split
+from .kernels_pulpnn import Split, kernel_split
 from .mix import CycleTables, cycles
 from .report import NodeCost
 
