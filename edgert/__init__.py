@@ -3,10 +3,11 @@ on boards, with measured energy per inference."""
 from edgert.errors import (BoardError, EdgertError, FormatError, InputError, MeterError, ModelError,
                            ProfileError, UnsupportedOpError)
 from edgert.runtime import Graph, Model, Session, compile, load
+from edgert.emulators import emulate  # noqa: E402  (after runtime: the emulators build on it)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BoardError", "EdgertError", "FormatError", "Graph", "InputError", "MeterError", "Model",
-    "ModelError", "ProfileError", "Session", "UnsupportedOpError", "compile", "load",
+    "ModelError", "ProfileError", "Session", "UnsupportedOpError", "compile", "emulate", "load",
 ]
