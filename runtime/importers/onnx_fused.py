@@ -53,12 +53,17 @@ class Tail:
         return self.walk.add(self.name, self.dtype, shape, quant=Quant(self.scale, self.zp))
 
 
+def _plain(node) -> bool:
+    """A default-domain node with a first output (what a fusable tail must be)."""
+    return node is not None and node.domain in ("", "ai.onnx") and len(node.output) > 0 and bool(node.output[0])
+
+
 def _tail(walk: Walk, proto) -> Tail | None:
     user = walk.only_consumer(proto.output[0])
     act = None
-    if user is not None and user.op_type in ("Relu", "Clip") and user.domain in ("", "ai.onnx"):
+    if _plain(user) and user.op_type in ("Relu", "Clip"):
         act, user = user, walk.only_consumer(user.output[0])
-    if user is None or user.op_type != "QuantizeLinear" or user.domain not in ("", "ai.onnx"):
+    if not _plain(user) or user.op_type != "QuantizeLinear":
         return None
     tail = Tail(walk, act, user)
     if tail.scale.size != 1 or tail.dtype not in QTYPES or any(a.name not in ("axis", "saturate") for a in user.attribute):
@@ -165,13 +170,14 @@ def fuse_matmul(walk: Walk, proto, n: Node, tail: Tail) -> bool:
 
 def fuse_gemm(walk: Walk, proto, n: Node, tail: Tail) -> bool:
     a, b = _dq(walk, n.input(0)), _dq(walk, n.input(1), per_tensor=False)
-    if a is None or b is None or n.attr("transA", 0) or n.attr("alpha", 1.0) != 1.0 or n.attr("beta", 1.0) != 1.0:
+    if a is None or b is None or n.get_int("transA", 0) or n.get_float("alpha", 1.0) != 1.0 \
+            or n.get_float("beta", 1.0) != 1.0:
         return False
     source, b_shape = b.source, walk.info(proto, b.source)[1]
     if len(b_shape) != 2 or len(walk.info(proto, a.source)[1]) != 2:
         return False
     column_axis = 1
-    if n.attr("transB", 0):
+    if n.get_int("transB", 0):
         if source not in walk.consts:
             return False
         source = f"{b.source}/transposed"
@@ -265,7 +271,7 @@ def float_gemm(walk: Walk, proto, n: Node) -> None:
     n.only("alpha", "beta", "transA", "transB")
     names = [n.need(0), n.need(1)]
     for k, flag in enumerate(("transA", "transB")):
-        if n.attr(flag, 0):
+        if n.get_int(flag, 0):
             names[k] = _transposed_const(walk, proto, n, k)
     a, b = (walk.tensor(proto, name) for name in names)
     for i in (a, b):
@@ -279,7 +285,7 @@ def float_gemm(walk: Walk, proto, n: Node) -> None:
                 _broadcast(n, _shape(walk, c), out_shape) != out_shape:
             raise n.fail(f"Gemm C of shape {_shape(walk, c)} does not broadcast to {out_shape}", ModelError)
         ins.append(c)
-    attrs = {"alpha": float(n.attr("alpha", 1.0)), "beta": float(n.attr("beta", 1.0))}
+    attrs = {"alpha": n.get_float("alpha", 1.0), "beta": n.get_float("beta", 1.0)}
     walk.graph.add_node("ONNX_MATMUL_F32", ins, [walk.add(n.output, "float32", out_shape)], attrs, name=proto.name)
 
 
@@ -297,7 +303,7 @@ def _clip_bound(n: Node, k: int, name: str, default: float) -> float:
         if v.size != 1:
             raise n.fail(f"Clip {name} must be a scalar", ModelError)
         return float(np.float32(v.reshape(-1)[0]))
-    return float(np.float32(n.attr(name, default)))
+    return float(np.float32(n.get_float(name, default)))
 
 
 def float_relu_clip(walk: Walk, proto, n: Node) -> None:
@@ -329,7 +335,7 @@ def _pool_geometry(walk: Walk, proto, n: Node, x_shape) -> tuple[dict, tuple[int
     geom, spatial = window(n, x_shape, kernel, dilated=is_max)
     geom["kernel_shape"] = kernel
     if not is_max:
-        geom["count_include_pad"] = int(n.attr("count_include_pad", 0))
+        geom["count_include_pad"] = n.get_int("count_include_pad", 0)
     return geom, tuple(x_shape[:2]) + spatial
 
 

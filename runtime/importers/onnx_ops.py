@@ -50,8 +50,25 @@ class Node:
     def output(self) -> str:
         return self.proto.output[0]
 
-    def attr(self, name, default=None):
-        return self.attrs.get(name, default)
+    def get_int(self, name, default: int) -> int:
+        v = self.attrs.get(name, default)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise self.fail(f"attribute {name} must be an int, got {v!r}", FormatError)
+        return v
+
+    def get_float(self, name, default: float) -> float:
+        v = self.attrs.get(name, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise self.fail(f"attribute {name} must be a float, got {v!r}", FormatError)
+        return float(v)
+
+    def get_str(self, name, default: str) -> str:
+        v = self.attrs.get(name, default)
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        if not isinstance(v, str):
+            raise self.fail(f"attribute {name} must be a string, got {v!r}", FormatError)
+        return v
 
     def ints(self, name, default):
         v = self.attrs.get(name, default)
@@ -103,7 +120,7 @@ def qtype_of(n: Node, name: str, what: str) -> str:
 
 
 def axis_of(n: Node, ndim: int, count: int, default: int = 1) -> int:
-    axis = int(n.attr("axis", default))
+    axis = n.get_int("axis", default)
     if count == 1:
         return 0
     if not -ndim <= axis < ndim:
@@ -164,7 +181,7 @@ def quantize_linear(walk: Walk, proto, n: Node) -> None:
 
 def _output_dtype(n: Node) -> str:
     """The output type when no zero point says it: the output_dtype attribute, else uint8."""
-    code = int(n.attr("output_dtype", 0))
+    code = n.get_int("output_dtype", 0)
     if code not in (0, 2, 3):
         raise n.fail(f"output_dtype {code} is not supported (UINT8, INT8)")
     return "int8" if code == 3 else "uint8"
@@ -195,7 +212,7 @@ def conv_attrs(n: Node, x_shape, w_shape) -> tuple[dict, tuple[int, ...]]:
     if "kernel_shape" in n.attrs and n.ints("kernel_shape", kernel) != kernel:
         raise n.fail(f"kernel_shape {n.attrs['kernel_shape']} does not match the weight shape {w_shape}", FormatError)
     geom, spatial = window(n, x_shape, kernel)
-    group = int(n.attr("group", 1))
+    group = n.get_int("group", 1)
     if group < 1 or x_shape[1] % group or w_shape[0] % group or w_shape[1] * group != x_shape[1]:
         raise n.fail(f"group={group} does not fit input channels {x_shape[1]} and weight {w_shape}", ModelError)
     geom["group"] = group
@@ -211,10 +228,9 @@ def window(n: Node, x_shape, kernel, dilated: bool = True) -> tuple[dict, tuple[
             or min(kernel) < 1:
         raise n.fail(f"bad strides {strides}, dilations {dilations}, pads {pads} or kernel {kernel} for a 2-D op",
                      FormatError)
-    if int(n.attr("ceil_mode", 0)):
+    if n.get_int("ceil_mode", 0):
         raise n.fail("ceil_mode=1 is not supported")
-    auto_pad = n.attr("auto_pad", b"NOTSET")
-    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else str(auto_pad)
+    auto_pad = n.get_str("auto_pad", "NOTSET")
     spatial, begin, end = [], [], []
     for i in range(2):
         size, k, s, d = x_shape[2 + i], kernel[i], strides[i], dilations[i]
@@ -412,7 +428,7 @@ def reshape(walk: Walk, proto, n: Node) -> None:
 def flatten(walk: Walk, proto, n: Node) -> None:
     n.only("axis")
     in_shape = walk.info(proto, n.need(0))[1]
-    axis = int(n.attr("axis", 1))
+    axis = n.get_int("axis", 1)
     if not -len(in_shape) <= axis <= len(in_shape):
         raise n.fail(f"axis {axis} out of range for rank {len(in_shape)}", FormatError)
     axis = axis + len(in_shape) if axis < 0 else axis
