@@ -399,8 +399,9 @@ def _conv(imp: _Importer, ins, outs, depthwise: bool) -> None:
     lo, hi = activation_range_q(act, s_out, zp_out)
     nodes_in = [imp.tensor(ins[0]), imp.tensor(ins[1]), imp.const(f"{w['name']}/bias", bias.astype(np.int32)),
                 imp.const(f"{w['name']}/bias_zp", bias_eff)]
-    # the C CONV_2D gathers 4 pixels' windows into scratch unless it can read a 1x1 conv in place
-    direct = depthwise or (kh == kw == 1 and attrs["pad"] == [0, 0])
+    # the C CONV_2D gathers 4 pixels' windows (KH*KW*C_in bytes each) on its stack up to 512
+    # bytes per window, beyond that into node scratch; a 1x1 unpadded conv reads in place
+    direct = depthwise or (kh == kw == 1 and attrs["pad"] == [0, 0]) or kh * kw * cin <= 512
     imp.emit("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", nodes_in, outs,
              {**attrs, **_requant(imp, s_in, w, s_out, cout), "zp_in": zp_in, "zp_out": zp_out,
               "act_min": lo, "act_max": hi}, scratch=0 if direct else 4 * kh * kw * cin)

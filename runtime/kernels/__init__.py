@@ -49,6 +49,7 @@ class OpInfo:
     macs: Callable[[Node, list[Tensor]], int] | None = None
     activity: tuple[str, ...] = ()
     family: str = ""
+    inplace: tuple[int, ...] = ()  # inputs whose buffer output 0 may reuse (element-wise ops)
 
 
 _kernels: dict[tuple[str, str], Callable[[Call], list[np.ndarray]]] = {}
@@ -66,8 +67,11 @@ def kernel(op: str, *backends: str):
     return register
 
 
-def op_info(op: str, macs=None, activity: tuple[str, ...] = (), family: str = "") -> None:
-    _info[op] = OpInfo(macs, tuple(activity), family)
+def op_info(op: str, macs=None, activity: tuple[str, ...] = (), family: str = "", inplace: tuple[int, ...] = ()) -> None:
+    """`inplace`: input positions whose arena bytes output 0 may overwrite when that input is
+    read by no later node and has the output's size (the kernel must then cope with the
+    output aliasing that input element for element)."""
+    _info[op] = OpInfo(macs, tuple(activity), family, tuple(inplace))
 
 
 def _load_all() -> None:

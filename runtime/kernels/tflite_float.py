@@ -83,5 +83,5 @@ for _op in ("CONV_2D_F32", "DEPTHWISE_CONV_2D_F32"):
 op_info("FULLY_CONNECTED_F32", macs=fc_macs, family="tflite")
 for _op in ("AVERAGE_POOL_2D_F32", "MAX_POOL_2D_F32"):
     op_info(_op, macs=pool_macs, family="tflite")
-for _op in ("ADD_F32", "SOFTMAX_F32"):
-    op_info(_op, macs=elementwise_macs, family="tflite")
+op_info("ADD_F32", macs=elementwise_macs, family="tflite", inplace=(0, 1))
+op_info("SOFTMAX_F32", macs=elementwise_macs, family="tflite")

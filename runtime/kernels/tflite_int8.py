@@ -376,6 +376,8 @@ for _op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
 op_info("FULLY_CONNECTED", macs=fc_macs, family="tflite")
 for _op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
     op_info(_op, macs=pool_macs, family="tflite")
-for _op in ("ADD", "QUANTIZE", "REQUANTIZE", "DEQUANTIZE", "SOFTMAX"):
+for _op in ("QUANTIZE", "REQUANTIZE", "DEQUANTIZE", "SOFTMAX"):
     op_info(_op, macs=elementwise_macs, family="tflite")
-op_info("RESHAPE", family="tflite")
+# in place: ADD's output may overwrite a dying same-size input, RESHAPE's is its input's bytes
+op_info("ADD", macs=elementwise_macs, family="tflite", inplace=(0, 1))
+op_info("RESHAPE", family="tflite", inplace=(0,))

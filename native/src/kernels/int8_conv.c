@@ -5,7 +5,8 @@
  * where v is the input, or zp_in for a tap outside the image (TFLM skips those taps: same
  * value). CONV_2D is a matrix product [pixels x K] . [C_out x K]^T with K = KH*KW*C_in, the
  * filter's own OHWI layout: a 1x1 unpadded conv reads its K values straight from the input,
- * any other gathers each pixel's window into node scratch (4 pixels x K bytes). Four pixels
+ * any other gathers each pixel's window into a buffer of 4 pixels x K bytes: on the stack up to
+ * K = GATHER_STACK (no arena cost), else in node scratch (the importer asks for it). Four pixels
  * share each filter row load; accumulators are requantized a row of channels at a time. */
 #include <stddef.h>
 #include "ert_kernels.h"
@@ -13,6 +14,7 @@
 
 #define OC_BLOCK 64   /* output channels accumulated at once (stack buffers) */
 #define PIX_BLOCK 4   /* output pixels sharing each filter row */
+#define GATHER_STACK 512  /* largest window gathered on the stack (keep in step with the importer) */
 
 typedef struct {
     tfl_geom g;
@@ -20,7 +22,7 @@ typedef struct {
     const int8_t *x, *w;
     const int32_t *bias_zp;
     int8_t *y;
-    int8_t *scratch;       /* CONV_2D window gather buffer, NULL when the conv reads its input directly */
+    int8_t *scratch;       /* CONV_2D window gather buffer in node scratch, NULL if on the stack or not needed */
 } conv_args;
 
 /* A 1x1 conv without padding reads each pixel's C_in values in place. */
@@ -42,11 +44,11 @@ static ert_status conv_args_get(ert_ctx *ctx, uint32_t node, int kind, conv_args
     a->bias_zp = tfl_vector(ctx, node, 3, ERT_INT32, (uint32_t)a->g.cout);
     if (!a->bias_zp) return ert_fail(ctx, node, ERT_E_SHAPE, "input 3 (bias_zp) must be int32[C_out]");
     a->scratch = NULL;
-    if (kind == TFL_CONV && !conv_direct(&a->g)) {
+    if (kind == TFL_CONV && !conv_direct(&a->g) && (int64_t)a->g.kh * a->g.kw * a->g.cin > GATHER_STACK) {
         uint32_t size;
         a->scratch = ert_scratch(ctx, node, &size);
         if (!a->scratch || (uint64_t)size < (uint64_t)PIX_BLOCK * a->g.kh * a->g.kw * a->g.cin)
-            return ert_fail(ctx, node, ERT_E_SHAPE, "CONV_2D needs 4 x KH x KW x C_in bytes of node scratch");
+            return ert_fail(ctx, node, ERT_E_SHAPE, "CONV_2D with KH x KW x C_in > 512 needs 4 x that many bytes of node scratch");
     }
     return ERT_OK;
 }
@@ -113,18 +115,20 @@ ert_status ert_k_int8_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_
     ert_status s = conv_args_get(ctx, node, TFL_CONV, &a);
     const tfl_geom *g = &a.g;
     int32_t acc[PIX_BLOCK][OC_BLOCK];
+    int8_t stack_windows[PIX_BLOCK * GATHER_STACK];
     (void)activity;
     if (s != ERT_OK) return s;
     const int32_t k_len = g->kh * g->kw * g->cin;
     const size_t pixels = (size_t)g->n * g->oh * g->ow;
+    int8_t *windows = a.scratch ? a.scratch : conv_direct(g) ? NULL : stack_windows;
     for (size_t p0 = 0; p0 < pixels; p0 += PIX_BLOCK) {
         const int8_t *rows[PIX_BLOCK];
         size_t valid = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;
         for (size_t j = 0; j < PIX_BLOCK; j++) {
             size_t p = p0 + (j < valid ? j : valid - 1);   /* the tail repeats its last pixel */
-            if (a.scratch) {
-                gather_window(&a, p, a.scratch + j * (size_t)k_len);
-                rows[j] = a.scratch + j * (size_t)k_len;
+            if (windows) {
+                gather_window(&a, p, windows + j * (size_t)k_len);
+                rows[j] = windows + j * (size_t)k_len;
             } else {
                 size_t ox = p % (size_t)g->ow, oy = p / (size_t)g->ow % (size_t)g->oh, n = p / ((size_t)g->ow * g->oh);
                 rows[j] = a.x + ((n * g->h + oy * (size_t)g->sh) * g->w + ox * (size_t)g->sw) * g->cin;

@@ -1,6 +1,7 @@
 /* TFLite int8 element-wise ops: ADD (left_shift = 20 rescale, NumPy broadcasting up to 6-D),
  * QUANTIZE float -> int8, REQUANTIZE int8 -> int8, DEQUANTIZE int8 -> float. */
 #include <stddef.h>
+#include <string.h>
 #include "ert_kernels.h"
 #include "ert_math.h"
 #include "tflite_common.h"
@@ -67,19 +68,28 @@ static inline int8_t add_one(const add_args *p, int32_t qa, int32_t qb)
     return (int8_t)tfl_clamp(add_scale(s1 + s2, p->mult[2], -p->shift[2]) + p->zp[2], p->act_min, p->act_max);
 }
 
-/* The same-shape case, parameters copied to locals so the loop vectorises. */
-TFL_HOT static void add_same(const add_args *p, const int8_t *restrict a, const int8_t *restrict b,
-                             int8_t *restrict y, size_t n)
+#define ADD_BLOCK 256
+
+/* The same-shape case, in blocks copied to the stack: the output may be the very buffer of
+ * an input (the planner runs ADD in place), and local copies let the loop vectorise. */
+TFL_HOT static void add_same(const add_args *p, const int8_t *a, const int8_t *b, int8_t *y, size_t n)
 {
     const int32_t zp1 = p->zp[0], zp2 = p->zp[1], zpo = p->zp[2], left = p->left;
     const int32_t m1 = p->mult[0], m2 = p->mult[1], mo = p->mult[2];
     const int32_t e1 = -p->shift[0], e2 = -p->shift[1], eo = -p->shift[2];
     const int32_t lo = p->act_min, hi = p->act_max;
-    for (size_t i = 0; i < n; i++) {
-        int32_t s1 = add_scale((a[i] - zp1) * (1 << left), m1, e1);
-        int32_t s2 = add_scale((b[i] - zp2) * (1 << left), m2, e2);
-        int32_t r = add_scale(s1 + s2, mo, eo) + zpo;
-        y[i] = (int8_t)(r < lo ? lo : r > hi ? hi : r);
+    int8_t ba[ADD_BLOCK], bb[ADD_BLOCK], by[ADD_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += ADD_BLOCK) {
+        size_t len = n - i0 < ADD_BLOCK ? n - i0 : ADD_BLOCK;
+        memcpy(ba, a + i0, len);
+        memcpy(bb, b + i0, len);
+        for (size_t i = 0; i < len; i++) {
+            int32_t s1 = add_scale((ba[i] - zp1) * (1 << left), m1, e1);
+            int32_t s2 = add_scale((bb[i] - zp2) * (1 << left), m2, e2);
+            int32_t r = add_scale(s1 + s2, mo, eo) + zpo;
+            by[i] = (int8_t)(r < lo ? lo : r > hi ? hi : r);
+        }
+        memcpy(y + i0, by, len);
     }
 }
 
