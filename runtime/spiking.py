@@ -140,3 +140,23 @@ def activity(session, inputs) -> dict[str, dict[str, int]]:
             node[k] = node.get(k, 0) + v
     run_steps(session, inputs, observer=add)
     return totals
+
+
+def record(session, inputs, nodes) -> dict[str, np.ndarray]:
+    """Run T steps and return each named neuron node's membrane potential after every step,
+    as (T, ...) float arrays (fixed-point models: dequantized)."""
+    graph = session.graph
+    wanted = {n.name: n for n in graph.nodes if n.name in set(nodes)}
+    missing = [n for n in nodes if n not in wanted or not wanted[n].op.startswith("SNN_NEURON")]
+    if missing:
+        raise InputError(f"no neuron nodes named {missing}; neurons: "
+                         f"{[n.name for n in graph.nodes if n.op.startswith('SNN_NEURON')]}")
+    traces: dict[str, list[np.ndarray]] = {n: [] for n in nodes}
+
+    def keep(rec):
+        if rec.name in traces:
+            q = graph.tensors[wanted[rec.name].outputs[1]].quant
+            v = rec.outputs[1].astype(np.float64)
+            traces[rec.name].append(v * q.scale[0] if q is not None else v)
+    run_steps(session, inputs, observer=keep)
+    return {n: np.stack(v) for n, v in traces.items()}

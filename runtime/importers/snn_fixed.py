@@ -186,7 +186,7 @@ def to_fixed(g: Graph) -> Graph:
         if t.storage in (ARENA, STATE) and t.dtype == "float32":
             t.dtype = "int32"
             f = fixer.frac.get(k)
-            if f is not None and t.storage == ARENA:
+            if f is not None:
                 t.quant = Quant(np.float32(2.0 ** -f), 0)
     g.meta["fixed"] = {"input_frac_bits": FIXED_INPUT_FRAC, "weights": "int16", "state": "int32"}
     return g
