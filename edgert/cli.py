@@ -34,14 +34,33 @@ def main():
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="output .ert (default: MODEL with .ert suffix)")
 @click.option("--trust", is_flag=True, help="allow unpickling .joblib/.pkl files (unpickling runs code from the file)")
-def compile_cmd(model, output, trust):
+@click.option("-O", "--option", "extra", multiple=True, metavar="KEY=VALUE",
+              help="importer option, e.g. -O dt=1e-3 -O integrator=exact -O mode=fixed (NIR: docs/spiking.md)")
+def compile_cmd(model, output, trust, extra):
     """Compile MODEL (.tflite, .onnx, .nir, .joblib/.pkl) to an .ert file."""
     options = {"trust": True} if trust else {}
+    options.update(_parse_options(extra))
     m = edgert.compile(model, **options)
     out = Path(output) if output else Path(model).with_suffix(".ert")
     m.save(out)
     click.echo(f"wrote {out}: {len(m.graph.nodes)} ops, {m.weight_bytes} weight bytes, "
                f"{m.arena_size} arena bytes, {len(m.ert)} file bytes")
+
+
+def _parse_options(pairs) -> dict:
+    """KEY=VALUE strings -> options; values read as int, then float, else kept as text."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r}: options are KEY=VALUE")
+        for cast in (int, float, str):
+            try:
+                options[key] = cast(value)
+                break
+            except ValueError:
+                continue
+    return options
 
 
 def _info_rows(m):
@@ -96,10 +115,14 @@ def _load_input(path: str) -> np.ndarray:
 @click.option("--backend", type=click.Choice(["c", "numba", "numpy"]), default="c", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="write the output to this .npy")
 @click.option("--seed", default=0, show_default=True, help="seed for the random input")
-def run(model, input_path, backend, output, seed):
+@click.option("--steps", type=click.IntRange(1), help="spiking models: run this many time steps (input: (T, ...) array)")
+@click.option("--events", is_flag=True, help="spiking models: the input .npy is a list of (t, index) events")
+def run(model, input_path, backend, output, seed, steps, events):
     """Run MODEL on the host and print (or save) its output."""
     m = edgert.load(model)
     session = edgert.Session(m, backend=backend)
+    if steps or events:
+        return _run_steps(session, _load_input(input_path) if input_path else None, steps, events, seed, output)
     if input_path:
         x = _load_input(input_path)
     else:
@@ -111,6 +134,21 @@ def run(model, input_path, backend, output, seed):
     else:
         np.set_printoptions(threshold=64, linewidth=100)
         click.echo(y)
+
+
+def _run_steps(session, x, steps, events, seed, output):
+    from edgert.runtime import spiking
+    x = spiking.step_inputs(session, x, steps, events, seed=seed)
+    totals = spiking.ActivityTotals()
+    y = spiking.run_steps(session, x, observer=totals)
+    y = y if not isinstance(y, dict) else next(iter(y.values()))
+    counters = list(dict.fromkeys(k for c in totals.totals.values() for k in c))
+    rows = [[name] + [c.get(k, "") for k in counters] for name, c in totals.totals.items() if c]
+    click.echo(table.render(["node"] + counters, rows, title=f"{len(x)} steps: activity per node"))
+    click.echo(f"output spike counts: {y.sum(axis=0).reshape(-1).tolist()}")
+    if output:
+        np.save(output, y)
+        click.echo(f"wrote {output} ({len(x)} steps x {list(y.shape[1:])})")
 
 
 def _random_input(session, seed: int):

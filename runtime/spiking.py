@@ -130,16 +130,47 @@ def run_steps(session, inputs, observer=None):
     return stacked[0] if len(stacked) == 1 else dict(zip(session.output_names, stacked))
 
 
-def activity(session, inputs) -> dict[str, dict[str, int]]:
-    """Run T steps and total each node's activity counters (node name -> counter -> total)."""
-    totals: dict[str, dict[str, int]] = {}
+class ActivityTotals:
+    """An observer that totals each node's activity counters: totals[node][counter]."""
 
-    def add(rec):
-        node = totals.setdefault(rec.name, {})
+    def __init__(self):
+        self.totals: dict[str, dict[str, int]] = {}
+
+    def __call__(self, rec) -> None:
+        node = self.totals.setdefault(rec.name, {})
         for k, v in rec.activity.items():
             node[k] = node.get(k, 0) + v
-    run_steps(session, inputs, observer=add)
-    return totals
+
+
+def activity(session, inputs) -> dict[str, dict[str, int]]:
+    """Run T steps and total each node's activity counters (node name -> counter -> total)."""
+    totals = ActivityTotals()
+    run_steps(session, inputs, observer=totals)
+    return totals.totals
+
+
+def step_inputs(session, x, steps: int | None, events: bool = False, rate: float = 0.1, seed: int = 0) -> np.ndarray:
+    """The (T, ...) input of a multi-step run (the CLI's `run --steps`): `x` a dense (T, ...)
+    array, cut or zero-padded to `steps`; with events=True, `x` is a list of (t, index) events
+    (index into the flattened input); x None: Bernoulli spikes with probability `rate`."""
+    from .encoders import bernoulli, events_to_dense
+    shape = session.input_details()[0]["shape"]
+    if x is None:
+        return bernoulli(np.full(shape, rate), steps or 100, seed)
+    if events:
+        x = np.asarray(x)
+        last = int(x[:, 0].max()) + 1 if x.ndim == 2 and len(x) else 1
+        return events_to_dense(x, steps or last, shape)
+    x = np.asarray(x)
+    per_step = x.shape[1:] if x.ndim else ()
+    if int(np.prod(per_step)) != int(np.prod(shape)):
+        raise InputError(f"input of shape {x.shape}: expected (T, {', '.join(map(str, shape))}) for this model "
+                         "(or pass events with --events)")
+    if steps is None or steps == len(x):
+        return x
+    if steps < len(x):
+        return x[:steps]
+    return np.concatenate([x, np.zeros((steps - len(x), *per_step), x.dtype)])
 
 
 def record(session, inputs, nodes) -> dict[str, np.ndarray]:
