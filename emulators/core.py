@@ -20,6 +20,7 @@ from .report import NodeCost, Report
 from .workload import Work, node_work
 
 _COST_MODELS: dict[str, type] = {}
+MEMO_SIZE = 4096  # remembered costs of data-dependent nodes per Emulator
 
 
 def register(kind: str):
@@ -44,6 +45,7 @@ class DeviceModel:
     (resolved, for the report), `peak_bytes`, `capacity_bytes`, `notes`, and implement `node_cost`."""
 
     OPTIONS: dict = {}  # config key -> default
+    USES_EVENTS = False  # costs our C kernels' loop events, some of which depend on the data
 
     def __init__(self, profile: Profile, model: Model, works: list[Work], **config):
         self.profile, self.model, self.works = profile, model, works
@@ -92,9 +94,11 @@ class Emulator:
         works = [node_work(n, graph, runtime_kernels.macs(n, graph.tensors)) for n in graph.nodes]
         self.device_model: DeviceModel = cls(self.profile, model, works, **config)
         self.session = Session(model, backend=backend)
-        self._dynamic = [bool(runtime_kernels.info(n.op).activity) or native_events.needs_data(n.op)
+        uses_events = self.device_model.USES_EVENTS
+        self._dynamic = [bool(runtime_kernels.info(n.op).activity) or (uses_events and native_events.needs_data(n.op))
                          for n in graph.nodes]
         self._static = [None if dyn else self.device_model.node_cost(k, {}) for k, dyn in enumerate(self._dynamic)]
+        self._memo: dict = {}
 
     def run(self, inputs):
         """(outputs, Report) for one invocation; outputs are exactly the host Session's."""
@@ -114,9 +118,16 @@ class Emulator:
         graph = self.model.graph
         node = graph.nodes[k]
         events = None
-        if native_events.needs_data(node.op):
-            events = native_events.events(node, graph, [self._value(i, records, inputs) for i in node.inputs])
-        return self.device_model.node_cost(k, records[k].activity, events)
+        if self.device_model.USES_EVENTS and native_events.needs_data(node.op):
+            values = [self._value(i, records, inputs) for i in node.inputs]
+            events = {**self.device_model.works[k].events, **native_events.data_events(node, graph, values)}
+        # the same counts cost the same: runs over similar inputs mostly repeat them
+        key = (k, tuple(records[k].activity.items()), tuple(events.items()) if events else ())
+        if key not in self._memo:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = self.device_model.node_cost(k, records[k].activity, events)
+        return self._memo[key]
 
     def _value(self, tensor: int, records: dict, inputs):
         """A tensor's value in this run: a constant, a graph input, or a node's output."""

@@ -25,6 +25,7 @@ KERNELS = {"native": native_mix, "reference": reference_mix, "cmsis-nn": kernel_
 @register("mcu")
 class McuModel(DeviceModel):
     OPTIONS = {"kernels": "native", "freq_hz": None, "operating_point": None, "weights": None}
+    USES_EVENTS = True
 
     def __init__(self, profile, model, works, **config):
         super().__init__(profile, model, works)

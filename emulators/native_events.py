@@ -27,12 +27,18 @@ def events(node: Node, graph: Graph, inputs: list | None = None) -> dict[str, in
         return None
     counted = fn(node, graph)
     if node.op in DATA_EVENTS:
-        counted.update(DATA_EVENTS[node.op](node, graph, inputs))
+        counted.update(data_events(node, graph, inputs))
     return {k: int(v) for k, v in counted.items()}
 
 
 def needs_data(op: str) -> bool:
     return op in DATA_EVENTS
+
+
+def data_events(node: Node, graph: Graph, inputs: list | None) -> dict[str, int]:
+    """Only the data-dependent events of `node` (empty for ops without any)."""
+    fn = DATA_EVENTS.get(node.op)
+    return {} if fn is None else fn(node, graph, inputs)
 
 
 def _geometry(node: Node, graph: Graph):
@@ -120,7 +126,7 @@ def _softmax(node: Node, graph: Graph) -> dict:
 def _softmax_exps(node: Node, graph: Graph, inputs) -> dict:
     """int8_softmax.c evaluates exp (twice: sum, then output) for logits within diff_min of the row max."""
     if inputs is None:
-        return {"exp": int(np.prod(graph.tensors[node.inputs[0]].shape, dtype=np.int64))}
+        return {"exp": math.prod(graph.tensors[node.inputs[0]].shape)}
     x = np.asarray(inputs[0], np.int32)
     x = x.reshape(-1, x.shape[-1])
     return {"exp": int(np.count_nonzero(x - x.max(axis=1, keepdims=True) >= int(node.attrs["diff_min"])))}
