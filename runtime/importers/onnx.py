@@ -25,7 +25,10 @@ from edgert.errors import FormatError, ModelError, UnsupportedOpError
 from ..ir import Graph, Quant, Tensor
 
 OPTIONS = ("constants", "input_shapes", "batch_size")
-MAX_ELEMENTS = 1 << 28  # per tensor: far above any edge model, far below a hostile allocation
+# Far above any edge model, far below a hostile allocation: elements per tensor, and bytes of
+# all activations together (the arena can be no larger).
+MAX_ELEMENTS = 1 << 24
+MAX_ACTIVATION_BYTES = 1 << 28
 
 # TensorProto.DataType -> numpy dtype name, for the types edgert's ONNX path handles
 DTYPES = {1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64"}
@@ -115,6 +118,7 @@ class Walk:
         self.tensors: dict[str, int] = {}  # ONNX name -> Graph tensor index
         self.deferred: dict[str, Deferred] = {}
         self.fused: set[str] = set()  # first outputs of nodes already folded into an earlier one
+        self.activation_bytes = 0
         g = model.graph
         self.outputs = [o.name for o in g.output]
         self.consumers: dict[str, list] = {}
@@ -165,6 +169,11 @@ class Walk:
             raise FormatError(f"{self.where}: value {name!r} is produced twice")
         check_shape(tuple(shape), f"value {name!r}", self.where)
         self.tensors[name] = self.graph.add_tensor(Tensor(name, dtype, tuple(shape), quant=quant, data=data))
+        if data is None:
+            self.activation_bytes += self.graph.tensors[-1].nbytes
+            if self.activation_bytes > MAX_ACTIVATION_BYTES:
+                raise ModelError(f"{self.where}: activations exceed {MAX_ACTIVATION_BYTES >> 20} MiB at {name!r}; "
+                                 "edgert targets edge models (check the input shapes)")
         return self.tensors[name]
 
     def known(self, name: str) -> bool:

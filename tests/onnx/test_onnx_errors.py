@@ -60,6 +60,8 @@ def test_symbolic_batch_needs_an_option():
     x = np.array([[-1, 2, -3, 4]] * 3, np.float32)
     np.testing.assert_array_equal(Session(compiled, backend="c").run(x), np.maximum(x, 0))
     assert edgert.compile(m, input_shapes={"x": (2, 4)}).graph.tensors[0].shape == (2, 4)
+    with pytest.raises(ModelError, match="elements"):
+        edgert.compile(m, input_shapes={"x": (1 << 20, 1 << 10)})
 
 
 def test_runtime_scale_explains_constants_option():

@@ -10,7 +10,7 @@ from onnx import numpy_helper
 
 import edgert
 
-from onnx_builders import onnxruntime_run, random_q, reference_run, run_backends
+from onnx_builders import onnxruntime_or_none, onnxruntime_run, random_q, reference_run, run_backends
 
 ROOT = Path(__file__).resolve().parents[2] / "models" / "onnx_node_tests" / "node_tests"
 CASES = sorted(p.name for p in ROOT.iterdir())
@@ -68,5 +68,4 @@ def test_random_inputs_match_oracles(case):
 def test_onnxruntime_still_refuses_what_we_run():
     """Documents why one case is checked against the stored output and the reference only."""
     m, bound, feed, expected = load_case("test_convinteger_with_padding")
-    with pytest.raises(Exception):
-        onnxruntime_run(m, {**bound, **feed})
+    assert onnxruntime_or_none(m, {**bound, **feed}) is None
