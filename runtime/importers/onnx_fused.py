@@ -87,7 +87,7 @@ def _try_fuse(walk: Walk, proto, n: Node) -> bool:
     return FUSE[proto.op_type](walk, proto, n, tail)
 
 
-def _int_bias(walk: Walk, n: Node, name: str | None, acc_scale: np.ndarray, count: int):
+def _int_bias(walk: Walk, name: str | None, acc_scale: np.ndarray, count: int):
     """A constant bias as int32 in units of acc_scale (the product of the input scales), or
     None when there is no bias; False when it cannot be expressed (no fusion)."""
     if name is None:
@@ -125,7 +125,7 @@ def fuse_conv(walk: Walk, proto, n: Node, tail: Tail) -> bool:
     x_shape = walk.info(proto, x.source)[1]
     geom, out_shape = conv_attrs(n, x_shape, w_shape)
     acc_scale = (np.float32(x.scale[0]) * w.scale).astype(np.float32)
-    bias = _int_bias(walk, n, n.input(2), acc_scale, w_shape[0])
+    bias = _int_bias(walk, n.input(2), acc_scale, w_shape[0])
     if bias is False:
         return False
     ins = [walk.tensor(proto, x.source), walk.tensor(proto, w.source)]
@@ -145,7 +145,7 @@ def _qmatmul(walk: Walk, proto, n: Node, tail: Tail, a: Deferred, b_source: str,
     a_shape = walk.info(proto, a.source)[1]
     out_shape = matmul_shape(n, a_shape, b_shape)
     acc_scale = (np.float32(a.scale[0]) * b.scale).astype(np.float32)
-    bias = _int_bias(walk, n, bias_name, acc_scale, b_shape[-1])
+    bias = _int_bias(walk, bias_name, acc_scale, b_shape[-1])
     if bias is False:
         return False
     ins = [walk.tensor(proto, a.source), walk.tensor(proto, b_source)]

@@ -258,10 +258,9 @@ def window(n: Node, x_shape, kernel, dilated: bool = True) -> tuple[dict, tuple[
     return geom, tuple(spatial)
 
 
-def _weight_params(n: Node, scale, zp, count: int, what: str):
+def _check_channels(n: Node, scale, count: int, what: str) -> None:
     if scale.size not in (1, count):
         raise n.fail(f"{what} has {scale.size} values; expected 1 or {count}", FormatError)
-    return scale, zp
 
 
 def qlinear_conv(walk: Walk, proto, n: Node) -> None:
@@ -275,7 +274,7 @@ def qlinear_conv(walk: Walk, proto, n: Node) -> None:
     ys, yzp, ydt = qparams(n, 6, 7, "y")
     if xs.size != 1 or ys.size != 1:
         raise n.fail("x and y must be quantized per tensor")
-    _weight_params(n, ws, wzp, w_shape[0], "w_scale")
+    _check_channels(n, ws, w_shape[0], "w_scale")
     geom, out_shape = conv_attrs(n, x_shape, w_shape)
     bias = n.input(8)
     if bias is not None:
@@ -299,7 +298,7 @@ def _check_bias(n: Node, bias: str, count: int) -> None:
         raise n.fail(f"bias {bias!r} must be int32 with {count} values, got {dtype} {shape}", ModelError)
 
 
-def _zero_point(n: Node, k: int, default_dtype: str, count_ok: tuple[int, ...], what: str) -> np.ndarray:
+def _zero_point(n: Node, k: int, count_ok: tuple[int, ...], what: str) -> np.ndarray:
     name = n.input(k)
     if name is None:
         return np.zeros(1, np.int32)
@@ -319,8 +318,8 @@ def conv_integer(walk: Walk, proto, n: Node) -> None:
     qtype_of(n, w, "w")
     x_shape, w_shape = walk.info(proto, x)[1], walk.info(proto, w)[1]
     geom, out_shape = conv_attrs(n, x_shape, w_shape)
-    xzp = _zero_point(n, 2, "uint8", (1,), "x_zero_point")
-    wzp = _zero_point(n, 3, "uint8", (1, w_shape[0]), "w_zero_point")
+    xzp = _zero_point(n, 2, (1,), "x_zero_point")
+    wzp = _zero_point(n, 3, (1, w_shape[0]), "w_zero_point")
     out = walk.add(n.output, "int32", out_shape)
     walk.graph.add_node("ONNX_CONV_INTEGER", [walk.tensor(proto, x), walk.tensor(proto, w)], [out],
                         {**geom, "x_zero_point": int(xzp[0]), "w_zero_point": wzp.tolist()}, name=proto.name)
@@ -360,7 +359,7 @@ def qlinear_matmul(walk: Walk, proto, n: Node) -> None:
     y_s, y_zp, ydt = qparams(n, 6, 7, "y")
     if a_s.size != 1 or y_s.size != 1:
         raise n.fail("a and y must be quantized per tensor (per-row a scales are not supported)")
-    _weight_params(n, b_s, b_zp, b_shape[-1], "b_scale (per column of b)")
+    _check_channels(n, b_s, b_shape[-1], "b_scale (per column of b)")
     attach_quant(walk, a, a_s, a_zp)
     out = walk.add(n.output, ydt, out_shape, quant=Quant(y_s, y_zp))
     walk.graph.add_node("ONNX_QLINEAR_MATMUL", [walk.tensor(proto, a), walk.tensor(proto, b)], [out],
@@ -375,8 +374,8 @@ def matmul_integer(walk: Walk, proto, n: Node) -> None:
     qtype_of(n, b, "B")
     a_shape, b_shape = walk.info(proto, a)[1], walk.info(proto, b)[1]
     out_shape = matmul_shape(n, a_shape, b_shape)
-    a_zp = _zero_point(n, 2, "uint8", (1,), "a_zero_point (per-row values are not supported)")
-    b_zp = _zero_point(n, 3, "uint8", (1, b_shape[-1]), "b_zero_point")
+    a_zp = _zero_point(n, 2, (1,), "a_zero_point (per-row values are not supported)")
+    b_zp = _zero_point(n, 3, (1, b_shape[-1]), "b_zero_point")
     out = walk.add(n.output, "int32", out_shape)
     walk.graph.add_node("ONNX_MATMUL_INTEGER", [walk.tensor(proto, a), walk.tensor(proto, b)], [out],
                         {"a_zero_point": int(a_zp[0]), "b_zero_point": b_zp.tolist()}, name=proto.name)

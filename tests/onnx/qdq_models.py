@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from onnx_builders import QDQ, init, model, value  # noqa: F401  (re-exported for tests)
+from onnx_builders import QDQ, init
 
 
 def conv(rng, dtype="uint8", per_channel=False, act=None, stride=1, pads=(1, 1, 1, 1), auto_pad=None,

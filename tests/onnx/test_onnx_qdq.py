@@ -14,7 +14,7 @@ import pytest
 import edgert
 
 import qdq_models as zoo
-from onnx_builders import onnxruntime_run, reference_run, run_backends
+from onnx_builders import QDQ, model, onnxruntime_run, reference_run, run_backends, value
 
 CASES = [
     ("conv", {}),
@@ -48,13 +48,13 @@ def lsb_diff(y, other, scale):
 def test_qdq_model(name, kwargs):
     rng = np.random.default_rng(7)
     m, shape, fused_ops = getattr(zoo, name)(rng, **kwargs)
-    model = edgert.compile(m)
-    assert [n.op for n in model.graph.nodes] == fused_ops  # fused: no float op left inside
-    out_scale = model.graph.tensors[model.graph.nodes[-1].inputs[0]].quant.scale[0]
+    compiled = edgert.compile(m)
+    assert [n.op for n in compiled.graph.nodes] == fused_ops  # fused: no float op left inside
+    out_scale = compiled.graph.tensors[compiled.graph.nodes[-1].inputs[0]].quant.scale[0]
     d_ref, d_ort = [], []
     for _ in range(RUNS):
         x = rng.normal(0, 1.5, shape).astype(np.float32)
-        y = run_backends(model, x)
+        y = run_backends(compiled, x)
         d_ref.append(lsb_diff(y, reference_run(m, {"x": x}), out_scale).ravel())
         d_ort.append(lsb_diff(y, onnxruntime_run(m, {"x": x}), out_scale).ravel())
     d_ref, d_ort = np.concatenate(d_ref), np.concatenate(d_ort)
@@ -71,12 +71,12 @@ def test_qdq_model(name, kwargs):
 def test_unfused_qdq_runs_the_float_graph():
     """A DQ whose consumer is not followed by a Q stays float: DQ, float conv, no requantization."""
     rng = np.random.default_rng(3)
-    b = zoo.QDQ(rng, (1, 2, 5, 5), "int8")
+    b = QDQ(rng, (1, 2, 5, 5), "int8")
     w, _ = b.weight((3, 2, 3, 3), None)
     from onnx import helper
     b.nodes.append(helper.make_node("Conv", [b.act(), w], ["y"], pads=[1, 1, 1, 1]))
-    m = zoo.model(b.nodes, b.inputs, [zoo.value("y", "float32", (1, 3, 5, 5))], b.inits)
-    model = edgert.compile(m)
-    assert [n.op for n in model.graph.nodes] == ["ONNX_QUANTIZE_LINEAR", "ONNX_DEQUANTIZE_LINEAR", "ONNX_CONV_F32"]
+    m = model(b.nodes, b.inputs, [value("y", "float32", (1, 3, 5, 5))], b.inits)
+    compiled = edgert.compile(m)
+    assert [n.op for n in compiled.graph.nodes] == ["ONNX_QUANTIZE_LINEAR", "ONNX_DEQUANTIZE_LINEAR", "ONNX_CONV_F32"]
     x = rng.normal(0, 1, (1, 2, 5, 5)).astype(np.float32)
-    np.testing.assert_allclose(run_backends(model, x), reference_run(m, {"x": x}), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(run_backends(compiled, x), reference_run(m, {"x": x}), rtol=1e-5, atol=1e-6)
