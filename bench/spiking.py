@@ -14,12 +14,16 @@ to that at 1% (proportional cost gives 5 and 20). Times are the best of
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
-import numpy as np
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # every implementation single-threaded, as edgert's kernels are
 
-import edgert
-from edgert.runtime.spiking import run_steps
+import numpy as np  # noqa: E402  (after the thread settings)
+
+import edgert  # noqa: E402
+from edgert.runtime.spiking import activity, run_steps  # noqa: E402
 
 SIZES = (700, 256, 256, 20)
 ACTIVITY = (0.01, 0.05, 0.2)
@@ -136,6 +140,13 @@ IMPLS = {
 }
 
 
+def synaptic_events(net, x) -> float:
+    """Synaptic events per sample and step (all layers), counted by edgert's activity counters."""
+    session = edgert.Session(edgert.compile(to_nir(net), batch=x.shape[1]))
+    totals = activity(session, x)
+    return sum(c.get("synaptic_events", 0) for c in totals.values()) / (x.shape[0] * x.shape[1])
+
+
 def best_time(run, x, repeats: int) -> tuple[float, np.ndarray]:
     run(x[: min(5, len(x))])  # warm-up (JIT, caches)
     best, out = float("inf"), None
@@ -149,7 +160,7 @@ def best_time(run, x, repeats: int) -> tuple[float, np.ndarray]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="few steps (smoke test)")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     net = network()
     rng = np.random.default_rng(1)
@@ -162,18 +173,20 @@ def main() -> None:
                 print(f"  ({name}: not installed, skipped: {e.name})")
         times: dict[str, dict[float, float]] = {n: {} for n in impls}
         agree: dict[str, dict[float, float]] = {n: {} for n in impls}
+        events: dict[float, float] = {}
         for rate in (IDLE, *ACTIVITY):
             x = (rng.random((steps, batch, SIZES[0])) < rate).astype(np.float32)
+            events[rate] = synaptic_events(net, x)
             ref = None
             for name, run in impls.items():
                 seconds, out = best_time(run, x, args.repeats)
                 times[name][rate] = seconds / steps
                 ref = out if ref is None else ref
                 agree[name][rate] = float(np.mean(np.asarray(out).reshape(ref.shape) == ref))
-        _report(batch, times, agree)
+        _report(batch, times, agree, events)
 
 
-def _report(batch: int, times, agree) -> None:
+def _report(batch: int, times, agree, events) -> None:
     unit = "us/step" if batch == 1 else "sample-steps/s"
     value = (lambda t: f"{t * 1e6:.1f}") if batch == 1 else (lambda t: f"{batch / t:,.0f}")
     torch_t = times.get("snntorch")
@@ -193,6 +206,13 @@ def _report(batch: int, times, agree) -> None:
     print("  ".join(c.rjust(w) for c, w in zip(cols, widths)))
     for r in rows:
         print("  ".join(v.rjust(w) for v, w in zip(r, widths)))
+    print("  synaptic events per sample-step: " + ", ".join(f"{r:.0%}: {events[r]:,.0f}" for r in ACTIVITY)
+          + " (idle: {:,.0f})".format(events[IDLE]))
+    for name in (n for n in times if n.startswith("edgert event")):
+        per = times[name]
+        ns = [(per[r] - per[IDLE]) / batch / (events[r] - events[IDLE]) * 1e9 for r in ACTIVITY]
+        print(f"  {name}: ns per synaptic event above idle: " + ", ".join(f"{r:.0%}: {v:.2f}" for r, v in zip(ACTIVITY, ns))
+              + " (roughly constant = cost proportional to events)")
 
 
 if __name__ == "__main__":
