@@ -154,7 +154,8 @@ def _qmatmul(walk: Walk, proto, n: Node, tail: Tail, a: Deferred, b_source: str,
     attrs = {"a_zero_point": int(a.zero_point[0]), "b_zero_point": b.zero_point.tolist(),
              "y_zero_point": int(tail.zp[0]), "multiplier": multiplier(n, a.scale[0], b.scale, tail.scale[0]).tolist(),
              **tail.attrs()}
-    walk.graph.add_node("ONNX_QLINEAR_MATMUL", ins, [tail.output(out_shape)], attrs, name=proto.name)
+    walk.graph.add_node("ONNX_QLINEAR_MATMUL", ins, [tail.output(out_shape)], attrs, name=proto.name,
+                        scratch=4 * out_shape[-1])  # the C kernel's int32 accumulator row
     return True
 
 

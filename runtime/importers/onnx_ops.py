@@ -288,7 +288,7 @@ def qlinear_conv(walk: Walk, proto, n: Node) -> None:
 
 
 def plane_scratch(out_shape) -> int:
-    """Bytes of the C kernel's int32 accumulator plane (one output channel)."""
+    """Bytes of the C conv kernel's int32 accumulator plane (one output channel)."""
     return 4 * out_shape[2] * out_shape[3]
 
 
@@ -364,7 +364,8 @@ def qlinear_matmul(walk: Walk, proto, n: Node) -> None:
     out = walk.add(n.output, ydt, out_shape, quant=Quant(y_s, y_zp))
     walk.graph.add_node("ONNX_QLINEAR_MATMUL", [walk.tensor(proto, a), walk.tensor(proto, b)], [out],
                         {"a_zero_point": int(a_zp[0]), "b_zero_point": b_zp.tolist(), "y_zero_point": int(y_zp[0]),
-                         "multiplier": multiplier(n, a_s[0], b_s, y_s[0]).tolist()}, name=proto.name)
+                         "multiplier": multiplier(n, a_s[0], b_s, y_s[0]).tolist()}, name=proto.name,
+                        scratch=4 * out_shape[-1])  # the C kernel's int32 accumulator row
 
 
 def matmul_integer(walk: Walk, proto, n: Node) -> None:

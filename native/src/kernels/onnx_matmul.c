@@ -57,6 +57,9 @@ static ert_status mm_check(ert_ctx *ctx, uint32_t node, int kind /* 0 qlinear, 1
     if (!onnx_is_q8(y.dtype)) ONNX_FAIL("onnx qlinear matmul: output must be int8/uint8");
     if (!ert_attr_f32s(ctx, node, "multiplier", &nm) || !onnx_vec_ok(nm, d.n)) ONNX_FAIL("onnx qlinear matmul: multiplier count");
     if (has_c && (c.dtype != ERT_INT32 || onnx_numel(&c) != d.n)) ONNX_FAIL("onnx qlinear matmul: bias");
+    uint32_t scratch_size = 0;
+    if (!ert_scratch(ctx, node, &scratch_size) || scratch_size / 4 < d.n)
+        ONNX_FAIL("onnx qlinear matmul: scratch smaller than an output row");
     return ERT_OK;
 }
 
@@ -64,39 +67,59 @@ ert_status ert_check_onnx_qlinear_matmul(ert_ctx *ctx, uint32_t node) { return m
 ert_status ert_check_onnx_matmul_integer(ert_ctx *ctx, uint32_t node) { return mm_check(ctx, node, 1); }
 ert_status ert_check_onnx_matmul_f32(ert_ctx *ctx, uint32_t node) { return mm_check(ctx, node, 2); }
 
+/* acc[col] += av * (b[col] - b_zp[col]) over one row of b, wrapping modulo 2^32; a per-tensor
+ * zero point gets its own loop so that the compiler vectorises it. */
+#define MM_ROW(T)                                                                                      \
+    static void mm_row_##T(uint32_t *acc, const T *b, uint32_t n, int32_t av, const int32_t *bzp,      \
+                           uint32_t nz)                                                                \
+    {                                                                                                  \
+        if (nz == 1)                                                                                   \
+            for (uint32_t col = 0; col < n; col++) acc[col] += (uint32_t)(av * (b[col] - bzp[0]));    \
+        else                                                                                           \
+            for (uint32_t col = 0; col < n; col++) acc[col] += (uint32_t)(av * (b[col] - bzp[col]));  \
+    }
+MM_ROW(int8_t)
+MM_ROW(uint8_t)
+
+/* Each output row accumulates over k (QLinearMatMul: in the node's int32 scratch row, N * 4
+ * bytes; MatMulInteger: in its own int32 output row). A zero (a - a_zp) adds nothing. */
 static ert_status int_matmul(ert_ctx *ctx, uint32_t node, int requantize)
 {
     mm_dims d;
     ert_tensor a, b, y, tc;
-    uint32_t nz, nm = 0;
+    uint32_t nz, nm = 0, scratch_size = 0;
     ert_status s = mm_get(ctx, node, &d, &a, &b, &y);
     if (s != ERT_OK) return s;
     const void *pa = ert_input(ctx, node, 0, NULL), *pb = ert_input(ctx, node, 1, NULL);
     const int32_t *bias = (const int32_t *)ert_input(ctx, node, 2, &tc);
     void *py = ert_output(ctx, node, 0, NULL);
+    uint32_t *scratch = (uint32_t *)ert_scratch(ctx, node, &scratch_size);
     const int32_t *bzp = ert_attr_i32s(ctx, node, "b_zero_point", &nz);
     const float *mult = ert_attr_f32s(ctx, node, "multiplier", &nm);
     int32_t azp = ert_attr_i32(ctx, node, "a_zero_point", 0), yzp = ert_attr_i32(ctx, node, "y_zero_point", 0);
     int32_t lo = 0, hi = 0;
     if (!bzp || !onnx_vec_ok(nz, d.n) || (requantize && (!mult || !onnx_vec_ok(nm, d.n))))
         ONNX_FAIL("onnx matmul: per-column attrs malformed");
+    if (requantize && (!scratch || scratch_size / 4 < d.n)) ONNX_FAIL("onnx qlinear matmul: scratch smaller than an output row");
     if (requantize) onnx_out_range(ctx, node, y.dtype, &lo, &hi);
     for (uint32_t i = 0; i < d.batch; i++) {
         uint32_t oa = (d.ba > 1 ? i : 0) * d.m * d.k, ob = (d.bb > 1 ? i : 0) * d.k * d.n;
-        for (uint32_t r = 0; r < d.m; r++)
-            for (uint32_t col = 0; col < d.n; col++) {
-                int32_t bz = bzp[nz > 1 ? col : 0];
-                uint32_t acc = 0, o = (i * d.m + r) * d.n + col;
-                for (uint32_t k = 0; k < d.k; k++)
-                    acc += (uint32_t)((onnx_get(pa, a.dtype, oa + r * d.k + k) - azp) *
-                                      (onnx_get(pb, b.dtype, ob + k * d.n + col) - bz));
-                if (!requantize) {
-                    ((int32_t *)py)[o] = onnx_wrap32(acc);
-                    continue;
-                }
-                if (bias) acc += (uint32_t)bias[col];
-                onnx_put_q8(py, y.dtype, o, onnx_requant(onnx_wrap32(acc), mult[nm > 1 ? col : 0], yzp, lo, hi));
+        for (uint32_t r = 0; r < d.m; r++) {
+            uint32_t first = (i * d.m + r) * d.n;
+            uint32_t *acc = requantize ? scratch : (uint32_t *)py + first;
+            for (uint32_t col = 0; col < d.n; col++) acc[col] = 0;
+            for (uint32_t k = 0; k < d.k; k++) {
+                int32_t av = onnx_get(pa, a.dtype, oa + r * d.k + k) - azp;
+                if (!av) continue;
+                if (b.dtype == ERT_INT8) mm_row_int8_t(acc, (const int8_t *)pb + ob + k * d.n, d.n, av, bzp, nz);
+                else mm_row_uint8_t(acc, (const uint8_t *)pb + ob + k * d.n, d.n, av, bzp, nz);
             }
+            if (!requantize) continue;
+            for (uint32_t col = 0; col < d.n; col++) {
+                uint32_t sum = acc[col] + (bias ? (uint32_t)bias[col] : 0u);
+                onnx_put_q8(py, y.dtype, first + col, onnx_requant(onnx_wrap32(sum), mult[nm > 1 ? col : 0], yzp, lo, hi));
+            }
+        }
     }
     return ERT_OK;
 }
@@ -125,16 +148,23 @@ ert_status ert_k_onnx_matmul_f32(ert_ctx *ctx, uint32_t node, uint32_t activity[
     float *py = (float *)ert_output(ctx, node, 0, NULL);
     uint32_t nc = c ? onnx_numel(&tc) : 0;
     float alpha = ert_attr_f32(ctx, node, "alpha", 1.0f), beta = ert_attr_f32(ctx, node, "beta", 1.0f);
+    /* each output row accumulates over k in order from +0.0 in place, as the reference sums */
     for (uint32_t i = 0; i < d.batch; i++) {
         const float *ab = pa + (d.ba > 1 ? i : 0) * d.m * d.k, *bb = pb + (d.bb > 1 ? i : 0) * d.k * d.n;
-        for (uint32_t r = 0; r < d.m; r++)
-            for (uint32_t col = 0; col < d.n; col++) {
-                float acc = 0.0f;
-                for (uint32_t k = 0; k < d.k; k++) acc += ab[r * d.k + k] * bb[k * d.n + col];
-                float v = acc * alpha;
-                if (c) v = v + beta * c[nc == 1 ? 0 : (nc == d.n ? col : r * d.n + col)];
-                py[(i * d.m + r) * d.n + col] = v;
+        for (uint32_t r = 0; r < d.m; r++) {
+            float *yr = py + (i * d.m + r) * d.n;
+            for (uint32_t col = 0; col < d.n; col++) yr[col] = 0.0f;
+            for (uint32_t k = 0; k < d.k; k++) {
+                float av = ab[r * d.k + k];
+                const float *br = bb + k * d.n;
+                for (uint32_t col = 0; col < d.n; col++) yr[col] += av * br[col];
             }
+            for (uint32_t col = 0; col < d.n; col++) {
+                float v = yr[col] * alpha;
+                if (c) v = v + beta * c[nc == 1 ? 0 : (nc == d.n ? col : r * d.n + col)];
+                yr[col] = v;
+            }
+        }
     }
     return ERT_OK;
 }
