@@ -271,9 +271,9 @@ def qlinear_conv(walk: Walk, proto, n: Node) -> None:
     w_shape = walk.info(proto, w)[1]
     xs, xzp, _ = qparams(n, 1, 2, "x")
     ws, wzp, _ = qparams(n, 4, 5, "w")
-    ys, yzp, ydt = qparams(n, 6, 7, "y")
-    if xs.size != 1 or ys.size != 1:
-        raise n.fail("x and y must be quantized per tensor")
+    ys, yzp, ydt = qparams(n, 6, 7, "y", xdt)
+    if xs.size != 1 or ys.size != 1 or ydt not in QTYPES:
+        raise n.fail(f"x and y must be int8 / uint8 quantized per tensor (y: {ydt}, {ys.size} scales)")
     _check_channels(n, ws, w_shape[0], "w_scale")
     geom, out_shape = conv_attrs(n, x_shape, w_shape)
     bias = n.input(8)
@@ -356,9 +356,10 @@ def qlinear_matmul(walk: Walk, proto, n: Node) -> None:
     out_shape = matmul_shape(n, a_shape, b_shape)
     a_s, a_zp, _ = qparams(n, 1, 2, "a")
     b_s, b_zp, _ = qparams(n, 4, 5, "b")
-    y_s, y_zp, ydt = qparams(n, 6, 7, "y")
-    if a_s.size != 1 or y_s.size != 1:
-        raise n.fail("a and y must be quantized per tensor (per-row a scales are not supported)")
+    y_s, y_zp, ydt = qparams(n, 6, 7, "y", qtype_of(n, a, "a"))
+    if a_s.size != 1 or y_s.size != 1 or ydt not in QTYPES:
+        raise n.fail(f"a and y must be int8 / uint8 quantized per tensor (y: {ydt}; per-row a scales are "
+                     "not supported)")
     _check_channels(n, b_s, b_shape[-1], "b_scale (per column of b)")
     attach_quant(walk, a, a_s, a_zp)
     out = walk.add(n.output, ydt, out_shape, quant=Quant(y_s, y_zp))
