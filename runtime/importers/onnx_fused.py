@@ -65,6 +65,9 @@ def _tail(walk: Walk, proto) -> Tail | None:
         act, user = user, walk.only_consumer(user.output[0])
     if not _plain(user) or user.op_type != "QuantizeLinear":
         return None
+    params = list(user.input[1:]) + (list(act.input[1:]) if act is not None else [])
+    if not all(walk.known(name) for name in params if name):
+        return None  # defined later in the file (e.g. a Constant between op and Q): no fusion
     tail = Tail(walk, act, user)
     if tail.scale.size != 1 or tail.dtype not in QTYPES or any(a.name not in ("axis", "saturate") for a in user.attribute):
         return None
