@@ -13,6 +13,7 @@ ert_status ert_check_copy(ert_ctx *ctx, uint32_t node);
 ert_status ert_k_snn_linear(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
 ert_status ert_k_snn_linear_event(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
 ert_status ert_k_snn_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
+ert_status ert_k_snn_conv2d_event(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
 ert_status ert_k_snn_sumpool2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
 ert_status ert_k_snn_add(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
 ert_status ert_k_snn_scale(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);

@@ -55,6 +55,7 @@ static const ert_op OPS[] = {
     {"SNN_ADD", ert_k_snn_add, ert_check_snn_add},
     {"SNN_ADD_FX", ert_k_snn_add_fx, ert_check_snn_add_fx},
     {"SNN_CONV2D", ert_k_snn_conv2d, ert_check_snn_conv2d},
+    {"SNN_CONV2D_EVENT", ert_k_snn_conv2d_event, ert_check_snn_conv2d},
     {"SNN_CONV2D_FX", ert_k_snn_conv2d_fx, ert_check_snn_conv2d_fx},
     {"SNN_COPY", ert_k_copy, ert_check_copy},
     {"SNN_DELAY", ert_k_snn_delay, ert_check_snn_delay},

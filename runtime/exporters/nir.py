@@ -123,7 +123,7 @@ class _Exporter:
             w = w.T if n.op == "SNN_LINEAR_EVENT" else w
             b = self._const(n, 2)
             return (nir.Linear(weight=w) if b is None else nir.Affine(weight=w, bias=b.astype(np.float64))), x
-        if n.op == "SNN_CONV2D":
+        if n.op in ("SNN_CONV2D", "SNN_CONV2D_EVENT"):
             return self._conv(n), x
         if n.op == "SNN_SUMPOOL2D":
             k, s, p = (np.array(n.attrs[a]) for a in ("kernel", "stride", "padding"))

@@ -385,7 +385,8 @@ class _Importer:
             b = self.const(f"{name}.bias", _per_neuron(name, "bias", node.bias, (cout,)))
         shape = (cout, *out) if dims == 2 else (cout, out[1])
         attrs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-        return self.emit("SNN_CONV2D", [x.tensor, self.const(f"{name}.weight", w), b], name, shape, attrs)
+        op = "SNN_CONV2D_EVENT" if self.conv.synapses == "event" else "SNN_CONV2D"
+        return self.emit(op, [x.tensor, self.const(f"{name}.weight", w), b], name, shape, attrs)
 
     def _conv1d(self, name, node, x):
         return self._conv(name, node, x, 1)

@@ -90,12 +90,45 @@ def _conv(x, w, bias, y, sh, sw, ph, pw, dh, dw, groups):
     return events
 
 
+@njit(cache=True)
+def _conv_event(x, w, bias, y, sh, sw, ph, pw, dh, dw, groups):
+    """Scatter: every non-zero input adds into the outputs it reaches (same sums as _conv)."""
+    bsz, cin, h, wd = x.shape
+    cout, cig, kh, kw = w.shape
+    cog = cout // groups
+    events = 0
+    for b in range(bsz):
+        for co in range(cout):
+            y[b, co] = bias[co]
+        for ci in range(cin):
+            g, cl = ci // cig, ci % cig
+            for iy in range(h):
+                for ix in range(wd):
+                    xv = x[b, ci, iy, ix]
+                    if xv == 0:
+                        continue
+                    for ky in range(kh):
+                        ny = iy + ph - ky * dh
+                        if ny < 0 or ny % sh != 0 or ny // sh >= y.shape[2]:
+                            continue
+                        for kx in range(kw):
+                            nx = ix + pw - kx * dw
+                            if nx < 0 or nx % sw != 0 or nx // sw >= y.shape[3]:
+                                continue
+                            for co in range(g * cog, (g + 1) * cog):
+                                y[b, co, ny // sh, nx // sw] += xv * w[co, cl, ky, kx]
+                            events += cog
+    return events
+
+
 @kernel("SNN_CONV2D", "numba")
+@kernel("SNN_CONV2D_EVENT", "numba")
 def conv2d(call: Call):
     x, w, (sh, sw), (ph, pw), (dh, dw), groups, (ho, wo) = ref.conv_geometry(call)
     b = call.inputs[2] if call.inputs[2] is not None else np.zeros(w.shape[0], np.float32)
     y = np.empty((x.shape[0], w.shape[0], ho, wo), np.float32)
-    events = _conv(np.ascontiguousarray(x), np.ascontiguousarray(w), b, y, sh, sw, ph, pw, dh, dw, groups)
+    run = _conv_event if call.node.op == "SNN_CONV2D_EVENT" else _conv
+    events = run(np.ascontiguousarray(x), np.ascontiguousarray(w), b, y, sh, sw, ph, pw, dh, dw, groups)
     call.activity = (int(np.count_nonzero(call.inputs[0])), events)
     return [y.reshape(call.out_tensor(0).shape)]
 

@@ -70,7 +70,12 @@ def conv_geometry(call: Call):
 
 
 @kernel("SNN_CONV2D", "numpy")
+@kernel("SNN_CONV2D_EVENT", "numpy")
 def conv2d(call: Call):
+    """PyTorch Conv2d (Conv1d: H = 1). SNN_CONV2D_EVENT computes the same sums by scattering
+    each non-zero input into the outputs it reaches (Numba/C); visiting inputs in (channel,
+    row, column) order adds each output's terms in this same (channel, kernel row, kernel
+    column) order, so the result is the same bits."""
     x, w, (sh, sw), (ph, pw), (dh, dw), groups, (ho, wo) = conv_geometry(call)
     b = call.inputs[2]
     bsz, cin = x.shape[:2]
@@ -196,7 +201,8 @@ def delay(call: Call):
 
 op_info("SNN_LINEAR", macs=linear_macs, activity=("input_events", "synaptic_events"), family="snn")
 op_info("SNN_LINEAR_EVENT", macs=linear_macs, activity=("input_events", "synaptic_events"), family="snn")
-op_info("SNN_CONV2D", macs=conv_macs, activity=("input_events", "synaptic_events"), family="snn")
+for _op in ("SNN_CONV2D", "SNN_CONV2D_EVENT"):
+    op_info(_op, macs=conv_macs, activity=("input_events", "synaptic_events"), family="snn")
 op_info("SNN_NEURON", activity=("neuron_updates", "spikes"), family="snn")
 op_info("SNN_THRESHOLD", activity=("spikes",), family="snn")
 for _op in ("SNN_SUMPOOL2D", "SNN_SCALE", "SNN_ADD", "SNN_DELAY", "SNN_COPY"):

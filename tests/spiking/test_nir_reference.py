@@ -88,7 +88,7 @@ def test_every_reference_graph_compiles_and_runs(path, tmp_path):
 def test_cnn_shapes_and_activity():
     m = edgert.compile(MODELS / "cnn_sinabs.nir", dt=1.0)
     ops = [(n.op, m.graph.tensors[n.outputs[0]].shape) for n in m.graph.nodes]
-    assert ops[0] == ("SNN_CONV2D", (1, 16, 16, 16))
+    assert ops[0] == ("SNN_CONV2D_EVENT", (1, 16, 16, 16))
     assert ("SNN_SUMPOOL2D", (1, 8, 4, 4)) in ops
     assert ops[-1] == ("SNN_NEURON", (1, 10))
     recs = []

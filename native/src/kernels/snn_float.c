@@ -124,6 +124,51 @@ ert_status ert_k_snn_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N
     return ERT_OK;
 }
 
+/* SNN_CONV2D_EVENT: every non-zero input adds into the outputs it reaches (cost ~ spikes).
+ * Inputs visited in (channel, row, column) order add each output's terms in the dense
+ * kernel's (channel, kernel row, kernel column) order: the same bits. */
+ert_status ert_k_snn_conv2d_event(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{
+    conv_geom g;
+    ert_status s = conv_geometry(ctx, node, &g, ERT_FLOAT32, ERT_FLOAT32, ERT_FLOAT32);
+    if (s != ERT_OK) return s;
+    const float *x = (const float *)ert_input(ctx, node, 0, NULL);
+    const float *w = (const float *)ert_input(ctx, node, 1, NULL);
+    const float *bias = (const float *)ert_input(ctx, node, 2, NULL);
+    float *y = (float *)ert_output(ctx, node, 0, NULL);
+    uint32_t cog = g.cout / g.groups, plane = g.ho * g.wo, in_events = 0, events = 0;
+    for (uint32_t b = 0; b < g.batch; b++) {
+        float *yb = y + b * g.cout * plane;
+        for (uint32_t co = 0; co < g.cout; co++)
+            for (uint32_t k = 0; k < plane; k++) yb[co * plane + k] = bias ? bias[co] : 0.0f;
+        for (uint32_t ci = 0; ci < g.cin; ci++) {
+            uint32_t co0 = (ci / g.cig) * cog, cl = ci % g.cig;
+            const float *xc = x + (b * g.cin + ci) * g.h * g.w;
+            for (uint32_t iy = 0; iy < g.h; iy++)
+                for (uint32_t ix = 0; ix < g.w; ix++) {
+                    float xv = xc[iy * g.w + ix];
+                    if (xv == 0.0f) continue;
+                    in_events++;
+                    for (uint32_t ky = 0; ky < g.kh; ky++) {
+                        int32_t ny = (int32_t)iy + g.ph - (int32_t)ky * g.dh;
+                        if (ny < 0 || ny % g.sh || (uint32_t)(ny / g.sh) >= g.ho) continue;
+                        for (uint32_t kx = 0; kx < g.kw; kx++) {
+                            int32_t nx = (int32_t)ix + g.pw - (int32_t)kx * g.dw;
+                            if (nx < 0 || nx % g.sw || (uint32_t)(nx / g.sw) >= g.wo) continue;
+                            uint32_t at = (uint32_t)(ny / g.sh) * g.wo + (uint32_t)(nx / g.sw);
+                            for (uint32_t co = co0; co < co0 + cog; co++)
+                                yb[co * plane + at] += xv * w[((co * g.cig + cl) * g.kh + ky) * g.kw + kx];
+                            events += cog;
+                        }
+                    }
+                }
+        }
+    }
+    activity[0] = in_events;
+    activity[1] = events;
+    return ERT_OK;
+}
+
 /* ---- SNN_SUMPOOL2D: window sums (zero padding) times attr `scale` ---- */
 
 ert_status ert_check_snn_sumpool2d(ert_ctx *ctx, uint32_t node) { return pool_check(ctx, node, ERT_FLOAT32); }
