@@ -96,38 +96,40 @@ def conv_f32_ref(call):
 # -- Numba --------------------------------------------------------------------------------
 
 @njit(cache=True)
-def _conv_nb(x, w, bias, acc_out, sh, sw, pt, pl, dh, dw, group, is_int):
-    """Shared loop nest. x, w are centred int32 (is_int) or float32; acc_out gets int64 sums
-    (is_int) or float32 results with the bias added."""
+def _span(out, s, p, kd, size):
+    """Output positions [lo, hi) whose input position o * s - p + kd lies in [0, size)."""
+    first, last = p - kd, size - 1 + p - kd
+    lo = 0 if first <= 0 else (first + s - 1) // s
+    hi = 0 if last < 0 else min(last // s + 1, out)
+    return min(lo, hi), hi
+
+
+@njit(cache=True)
+def _conv_nb(x, w, bias, out, sh, sw, pt, pl, dh, dw, group):
+    """Each output channel accumulates as a plane, tap by tap in the order (channel, ky, kx),
+    then adds the bias. x, w, bias, out: int64 (centred operands, exact sums) or float32."""
     n, c, h, wd = x.shape
     m, cg, kh, kw = w.shape
-    oh, ow = acc_out.shape[2], acc_out.shape[3]
+    oh, ow = out.shape[2], out.shape[3]
     mg = m // group
     for b in range(n):
         for oc in range(m):
-            g = oc // mg
+            plane = out[b, oc]
+            plane[:, :] = 0
+            ic0 = (oc // mg) * cg
+            for ci in range(cg):
+                for ky in range(kh):
+                    y0, y1 = _span(oh, sh, pt, ky * dh, h)
+                    for kx in range(kw):
+                        x0, x1 = _span(ow, sw, pl, kx * dw, wd)
+                        wv = w[oc, ci, ky, kx]
+                        for oy in range(y0, y1):
+                            iy = oy * sh - pt + ky * dh
+                            for ox in range(x0, x1):
+                                plane[oy, ox] += x[b, ic0 + ci, iy, ox * sw - pl + kx * dw] * wv
             for oy in range(oh):
                 for ox in range(ow):
-                    acc = np.int64(0)
-                    facc = np.float32(0.0)
-                    for ci in range(cg):
-                        ic = g * cg + ci
-                        for ky in range(kh):
-                            iy = oy * sh - pt + ky * dh
-                            if iy < 0 or iy >= h:
-                                continue
-                            for kx in range(kw):
-                                ix = ox * sw - pl + kx * dw
-                                if ix < 0 or ix >= wd:
-                                    continue
-                                if is_int:
-                                    acc += np.int64(x[b, ic, iy, ix]) * np.int64(w[oc, ci, ky, kx])
-                                else:
-                                    facc = facc + np.float32(x[b, ic, iy, ix]) * np.float32(w[oc, ci, ky, kx])
-                    if is_int:
-                        acc_out[b, oc, oy, ox] = acc + bias[oc]
-                    else:
-                        acc_out[b, oc, oy, ox] = facc + np.float32(bias[oc])
+                    plane[oy, ox] += bias[oc]
 
 
 @njit(cache=True)
@@ -144,9 +146,9 @@ def _requantize_nchw(acc, mult, zp, lo, hi, y):
 
 def _centred(call):
     x, w = call.inputs[:2]
-    w_zp = np.asarray(call.attr("w_zero_point"), np.int32).reshape(-1, 1, 1, 1)
-    return (np.ascontiguousarray(x.astype(np.int32) - np.int32(call.attr("x_zero_point"))),
-            np.ascontiguousarray(w.astype(np.int32) - w_zp))
+    w_zp = np.asarray(call.attr("w_zero_point"), np.int64).reshape(-1, 1, 1, 1)
+    return (np.ascontiguousarray(x.astype(np.int64) - np.int64(call.attr("x_zero_point"))),
+            np.ascontiguousarray(w.astype(np.int64) - w_zp))
 
 
 def _int_acc_nb(call, with_bias: bool):
@@ -156,7 +158,7 @@ def _int_acc_nb(call, with_bias: bool):
     bias = np.zeros(w.shape[0], np.int64) if bias is None else bias.astype(np.int64).reshape(-1)
     (sh, sw), (pt, pl, _, _), (dh, dw), group = geometry(call)
     acc = np.empty(out.shape, np.int64)
-    _conv_nb(x, w, bias, acc, sh, sw, pt, pl, dh, dw, group, True)
+    _conv_nb(x, w, bias, acc, sh, sw, pt, pl, dh, dw, group)
     return acc
 
 
@@ -184,7 +186,7 @@ def conv_f32_nb(call):
     out = call.out_tensor(0)
     (sh, sw), (pt, pl, _, _), (dh, dw), group = geometry(call)
     y = np.empty(out.shape, np.float32)
-    _conv_nb(x, w, bias, y, sh, sw, pt, pl, dh, dw, group, False)
+    _conv_nb(x, w, bias, y, sh, sw, pt, pl, dh, dw, group)
     return [y]
 
 
