@@ -381,7 +381,7 @@ def _conv(imp: _Importer, ins, outs, depthwise: bool) -> None:
         wf = _float_weights(imp, w)
         bias = _bias(imp, ins, 2, cout, "float32")
         lo, hi = activation_range_f(act)
-        nodes_in = [imp.tensor(ins[0]), imp.const(w["name"], wf),
+        nodes_in = [imp.tensor(ins[0]), imp.const(w["name"], wf if depthwise else _hwio(wf)),
                     imp.const(f"{w['name']}/bias", bias if bias is not None else np.zeros(cout, np.float32))]
         imp.emit("DEPTHWISE_CONV_2D_F32" if depthwise else "CONV_2D_F32", nodes_in, outs,
                  {**attrs, "act_min": lo, "act_max": hi})
@@ -397,7 +397,12 @@ def _conv(imp: _Importer, ins, outs, depthwise: bool) -> None:
     wsum = w["data"].astype(np.int64).sum(axis=(0, 1, 2) if depthwise else (1, 2, 3))
     bias_eff = _wrap32(bias - zp_in * wsum)
     lo, hi = activation_range_q(act, s_out, zp_out)
-    nodes_in = [imp.tensor(ins[0]), imp.tensor(ins[1]), imp.const(f"{w['name']}/bias", bias.astype(np.int32)),
+    if depthwise:
+        weights = imp.tensor(ins[1])
+    else:
+        weights = imp.graph.add_tensor(Tensor(f"{w['name']}/hwio", "int8", (kh, kw, cin, cout),
+                                              Quant(w["quant"].scale, w["quant"].zero_point, 3), _hwio(w["data"])))
+    nodes_in = [imp.tensor(ins[0]), weights, imp.const(f"{w['name']}/bias", bias.astype(np.int32)),
                 imp.const(f"{w['name']}/bias_zp", bias_eff)]
     # the C CONV_2D gathers 4 pixels' windows (KH*KW*C_in bytes each) on its stack up to 512
     # bytes per window, beyond that into node scratch; a 1x1 unpadded conv reads in place
@@ -405,6 +410,12 @@ def _conv(imp: _Importer, ins, outs, depthwise: bool) -> None:
     imp.emit("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", nodes_in, outs,
              {**attrs, **_requant(imp, s_in, w, s_out, cout), "zp_in": zp_in, "zp_out": zp_out,
               "act_min": lo, "act_max": hi}, scratch=0 if direct else 4 * kh * kw * cin)
+
+
+def _hwio(w: np.ndarray) -> np.ndarray:
+    """TFLite's OHWI conv filter as [KH, KW, C_in, C_out]: edgert's CONV_2D layout, so that a
+    filter tap's output channels are contiguous (kernels vectorise over them)."""
+    return np.ascontiguousarray(w.transpose(1, 2, 3, 0))
 
 
 def _wrap32(v: np.ndarray) -> np.ndarray:

@@ -20,9 +20,9 @@ def _clamp(y, call: Call) -> np.ndarray:
 def conv2d_f32(call: Call):
     check_shapes(call)
     x, w, bias = call.inputs[:3]
-    _, kh, kw, _ = w.shape
+    kh, kw, _, _ = w.shape  # [KH, KW, C_in, C_out]
     win = padded_windows(x, call, kh, kw, np.float32(0))
-    return [_clamp(np.tensordot(win, w, axes=([3, 4, 5], [1, 2, 3])) + bias, call)]
+    return [_clamp(np.tensordot(win, w, axes=([3, 4, 5], [0, 1, 2])) + bias, call)]
 
 
 @kernel("DEPTHWISE_CONV_2D_F32", "numpy")

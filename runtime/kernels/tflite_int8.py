@@ -127,11 +127,11 @@ def check_shapes(call: Call) -> None:
         cout = y[3] if len(y) == 4 else -1
         ok = x.ndim == 4 and w.ndim == 4 and len(y) == 4 and y[0] == x.shape[0]
         if op == "CONV_2D":
-            ok = ok and w.shape[0] == cout and w.shape[3] == x.shape[3]
+            ok = ok and w.shape[3] == cout and w.shape[2] == x.shape[3]
         else:
             ok = ok and w.shape[0] == 1 and w.shape[3] == cout and x.shape[3] * call.attr("depth_multiplier") == cout
         ok = ok and all(v is None or v.size == cout for v in call.inputs[2:])
-        ok = ok and _windows_fit(call, x.shape, w.shape[1:3])
+        ok = ok and _windows_fit(call, x.shape, w.shape[:2] if op == "CONV_2D" else w.shape[1:3])
     elif op == "FULLY_CONNECTED":
         w = call.inputs[1]
         ok = w.ndim == 2 and w.shape[1] > 0 and x.size % w.shape[1] == 0
@@ -183,12 +183,13 @@ def padded_windows(x: np.ndarray, call: Call, kh: int, kw: int, pad_value) -> np
 
 @kernel("CONV_2D", "numpy")
 def conv2d(call: Call):
+    """Filter layout [KH, KW, C_in, C_out] (the importer transposes TFLite's OHWI)."""
     check_shapes(call)
     x, w, bias = call.inputs[:3]
     zp_in = call.attr("zp_in")
-    cout, kh, kw, _ = w.shape
+    kh, kw, _, cout = w.shape
     win = padded_windows(x, call, kh, kw, zp_in).astype(np.int64) - zp_in
-    acc = np.tensordot(win, w.astype(np.int64), axes=([3, 4, 5], [1, 2, 3])) + bias
+    acc = np.tensordot(win, w.astype(np.int64), axes=([3, 4, 5], [0, 1, 2])) + bias
     return [_requantize(wrap32(acc), call)]
 
 
@@ -216,10 +217,9 @@ def fully_connected(call: Call):
 
 
 def conv_macs(node, tensors):
-    w = tensors[node.inputs[1]].shape
-    out = tensors[node.outputs[0]].shape
-    per_output = w[1] * w[2] * (1 if node.op.startswith("DEPTHWISE") else w[3])
-    return int(np.prod(out)) * per_output
+    w = tensors[node.inputs[1]].shape  # conv [KH, KW, C_in, C_out], depthwise [1, KH, KW, C]
+    per_output = w[1] * w[2] if node.op.startswith("DEPTHWISE") else w[0] * w[1] * w[2]
+    return int(np.prod(tensors[node.outputs[0]].shape)) * per_output
 
 
 def fc_macs(node, tensors):

@@ -75,25 +75,24 @@ def requantize_channels(acc, mult, shift, zp_out, lo, hi):
 
 @jit
 def conv_core(x, w, init, pad, acc, sh, sw, dh, dw, ph, pw):
+    """w is [KH, KW, C_in, C_out]; the output channels are the inner loop."""
     n_, h, wd, cin = x.shape
-    cout, kh, kw, _ = w.shape
+    kh, kw, _, cout = w.shape
     _, oh, ow, _ = acc.shape
     for n in range(n_):
         for oy in range(oh):
             for ox in range(ow):
-                for oc in range(cout):
-                    total = init[oc]
-                    for ky in range(kh):
-                        iy = oy * sh - ph + ky * dh
-                        for kx in range(kw):
-                            ix = ox * sw - pw + kx * dw
-                            if 0 <= iy < h and 0 <= ix < wd:
-                                for ic in range(cin):
-                                    total += w[oc, ky, kx, ic] * x[n, iy, ix, ic]
-                            else:
-                                for ic in range(cin):
-                                    total += w[oc, ky, kx, ic] * pad
-                    acc[n, oy, ox, oc] = total
+                total = acc[n, oy, ox]
+                total[:] = init
+                for ky in range(kh):
+                    iy = oy * sh - ph + ky * dh
+                    for kx in range(kw):
+                        ix = ox * sw - pw + kx * dw
+                        inside = 0 <= iy < h and 0 <= ix < wd
+                        for ic in range(cin):
+                            v = x[n, iy, ix, ic] if inside else pad
+                            for oc in range(cout):
+                                total[oc] += w[ky, kx, ic, oc] * v
 
 
 @jit

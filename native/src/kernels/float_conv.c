@@ -1,5 +1,6 @@
 /* TFLite float32 CONV_2D_F32 and DEPTHWISE_CONV_2D_F32: taps outside the image are skipped,
- * sum then bias then the fused-activation clamp [act_min, act_max], as TFLM's reference. */
+ * sum then bias then the fused-activation clamp [act_min, act_max], as TFLM's reference (each
+ * output channel sums its taps in TFLM's order; the loops run over channels innermost). */
 #include <stddef.h>
 #include "ert_kernels.h"
 #include "tflite_common.h"
@@ -50,21 +51,20 @@ ert_status ert_k_float_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT
     for (int32_t ox = 0; ox < g->ow; ox++) {
         int32_t iy0 = oy * g->sh - g->ph, ix0 = ox * g->sw - g->pw;
         float *out = a.y + (((size_t)n * g->oh + oy) * g->ow + ox) * g->cout;
-        for (int32_t oc = 0; oc < g->cout; oc++) {
-            float acc = 0.0f;
-            for (int32_t ky = 0; ky < g->kh; ky++) {
-                int32_t iy = iy0 + ky * g->dh;
-                if (iy < 0 || iy >= g->h) continue;
-                for (int32_t kx = 0; kx < g->kw; kx++) {
-                    int32_t ix = ix0 + kx * g->dw;
-                    if (ix < 0 || ix >= g->w) continue;
-                    const float *px = a.x + (((size_t)n * g->h + iy) * g->w + ix) * g->cin;
-                    const float *wt = a.w + (((size_t)oc * g->kh + ky) * g->kw + kx) * g->cin;
-                    for (int32_t ic = 0; ic < g->cin; ic++) acc += px[ic] * wt[ic];
-                }
+        for (int32_t oc = 0; oc < g->cout; oc++) out[oc] = 0.0f;
+        for (int32_t ky = 0; ky < g->kh; ky++) {
+            int32_t iy = iy0 + ky * g->dh;
+            if (iy < 0 || iy >= g->h) continue;
+            for (int32_t kx = 0; kx < g->kw; kx++) {
+                int32_t ix = ix0 + kx * g->dw;
+                if (ix < 0 || ix >= g->w) continue;
+                const float *px = a.x + (((size_t)n * g->h + iy) * g->w + ix) * g->cin;
+                const float *wt = a.w + ((size_t)ky * g->kw + kx) * g->cin * g->cout;
+                for (int32_t ic = 0; ic < g->cin; ic++)
+                    for (int32_t oc = 0; oc < g->cout; oc++) out[oc] += px[ic] * wt[(size_t)ic * g->cout + oc];
             }
-            out[oc] = tfl_clampf(acc + a.bias[oc], a.lo, a.hi);
         }
+        for (int32_t oc = 0; oc < g->cout; oc++) out[oc] = tfl_clampf(out[oc] + a.bias[oc], a.lo, a.hi);
     }
     return ERT_OK;
 }

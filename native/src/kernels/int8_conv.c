@@ -3,12 +3,14 @@
  * acc = bias + sum w * (x - zp_in) over the taps inside the image. The importer folds the
  * zero-point term into input 3, bias_zp = bias - zp_in * sum(w), so acc = bias_zp + sum w * v
  * where v is the input, or zp_in for a tap outside the image (TFLM skips those taps: same
- * value). CONV_2D is a matrix product [pixels x K] . [C_out x K]^T with K = KH*KW*C_in, the
- * filter's own OHWI layout: a 1x1 unpadded conv reads its K values straight from the input,
- * any other gathers each pixel's window into a buffer of 4 pixels x K bytes: on the stack up to
- * K = GATHER_STACK (no arena cost), else in node scratch (the importer asks for it). Four pixels
- * share each filter row load; accumulators are requantized a row of channels at a time. */
+ * value). CONV_2D is a matrix product [pixels x K] . [K x C_out] with K = KH*KW*C_in (the
+ * importer stores filters as [KH, KW, C_in, C_out], so a row of K is C_out contiguous
+ * weights that tiles of 4 pixels x 16 channels consume in vector registers). A 1x1 unpadded
+ * conv reads its K values straight from the input; any other gathers each pixel's window into
+ * a buffer of 4 pixels x K bytes: on the stack up to K = GATHER_STACK (no arena cost), else in
+ * node scratch (the importer asks for it). */
 #include <stddef.h>
+#include <string.h>
 #include "ert_kernels.h"
 #include "tflite_common.h"
 
@@ -86,26 +88,90 @@ static void gather_window(const conv_args *a, size_t pixel, int8_t *dst)
     }
 }
 
-/* acc[j][oc] = bias_zp[oc] + dot(w[oc], p_j) for 4 pixels j and nb channels. */
-TFL_HOT static void dot_4xn(const int8_t *restrict p0, const int8_t *restrict p1, const int8_t *restrict p2,
-                            const int8_t *restrict p3, const int8_t *restrict w, const int32_t *restrict bias_zp,
-                            int32_t k_len, int32_t nb,
-                            int32_t acc[PIX_BLOCK][OC_BLOCK])
+/* acc[j][i] = sum_k p_j[k] * w[k][i] for 4 pixels j and W = 16 or 8 channels. With GCC's
+ * generic vectors the accumulators are explicit int32 vectors (lowered to whatever SIMD the
+ * target has, scalar code on cores without any); the plain loop is the same arithmetic. */
+#if defined(__GNUC__)
+#define GEMM_TILE(W)                                                                              \
+    typedef int32_t v##W##i32 __attribute__((vector_size(4 * W)));                               \
+    typedef int8_t v##W##i8 __attribute__((vector_size(W), aligned(1), may_alias));                \
+    typedef int16_t v##W##i16 __attribute__((vector_size(2 * W)));                               \
+    TFL_INLINE void gemm_tile##W(const int8_t *const rows[PIX_BLOCK], const int8_t *w, int32_t k_len,   \
+                             int32_t cout, int32_t *acc, int32_t stride)                          \
+    {                                                                                             \
+        v##W##i32 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                         \
+        for (int32_t k = 0; k < k_len; k++) {                                                     \
+            v##W##i16 wh = __builtin_convertvector(*(const v##W##i8 *)(w + (size_t)k * cout), v##W##i16); \
+            v##W##i32 wv = __builtin_convertvector(wh, v##W##i32);  /* two 2x widenings vectorise */ \
+            a0 += (int32_t)rows[0][k] * wv;                                                       \
+            a1 += (int32_t)rows[1][k] * wv;                                                       \
+            a2 += (int32_t)rows[2][k] * wv;                                                       \
+            a3 += (int32_t)rows[3][k] * wv;                                                       \
+        }                                                                                         \
+        memcpy(acc, &a0, 4 * W);                                                                  \
+        memcpy(acc + stride, &a1, 4 * W);                                                         \
+        memcpy(acc + 2 * stride, &a2, 4 * W);                                                     \
+        memcpy(acc + 3 * stride, &a3, 4 * W);                                                     \
+    }
+#else
+#define GEMM_TILE(W)                                                                              \
+    TFL_INLINE void gemm_tile##W(const int8_t *const rows[PIX_BLOCK], const int8_t *w, int32_t k_len,   \
+                             int32_t cout, int32_t *acc, int32_t stride)                          \
+    {                                                                                             \
+        gemm_tile_n(rows, w, k_len, cout, W, acc, stride);                                        \
+    }
+#endif
+
+/* Any width (the channel tail): plain loops. */
+TFL_INLINE void gemm_tile_n(const int8_t *const rows[PIX_BLOCK], const int8_t *w, int32_t k_len, int32_t cout,
+                            int32_t width, int32_t *acc, int32_t stride)
 {
-    for (int32_t oc = 0; oc < nb; oc++) {
-        const int8_t *wt = w + (size_t)oc * k_len;
-        int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (int32_t k = 0; k < k_len; k++) {
-            int32_t wv = wt[k];
-            s0 += wv * p0[k];
-            s1 += wv * p1[k];
-            s2 += wv * p2[k];
-            s3 += wv * p3[k];
+    for (int32_t j = 0; j < PIX_BLOCK; j++)
+        for (int32_t i = 0; i < width; i++) acc[j * stride + i] = 0;
+    for (int32_t k = 0; k < k_len; k++)
+        for (int32_t j = 0; j < PIX_BLOCK; j++)
+            for (int32_t i = 0; i < width; i++) acc[j * stride + i] += rows[j][k] * w[(size_t)k * cout + i];
+}
+
+GEMM_TILE(16)
+GEMM_TILE(8)
+
+/* Per-channel parameters repeated for PIX_BLOCK pixels, so that a layer with at most OC_BLOCK
+ * channels requantizes a whole block of pixels (contiguous in the output) in one call. */
+typedef struct {
+    int32_t bias[PIX_BLOCK * OC_BLOCK], mult[PIX_BLOCK * OC_BLOCK], shift[PIX_BLOCK * OC_BLOCK];
+} pixel_params;
+
+/* All output channels of 4 pixels, OC_BLOCK channels at a time in tiles of 16, 8, then 1;
+ * only the `valid` first pixels are written. */
+TFL_HOT static void conv_pixels(const conv_args *a, const pixel_params *rep, const int8_t *const rows[PIX_BLOCK],
+                                int8_t *out, size_t valid)
+{
+    const tfl_geom *g = &a->g;
+    const int32_t k_len = g->kh * g->kw * g->cin, cout = g->cout;
+    int32_t acc[PIX_BLOCK * OC_BLOCK];
+    for (int32_t c0 = 0; c0 < cout; c0 += OC_BLOCK) {
+        const int32_t nb = cout - c0 < OC_BLOCK ? cout - c0 : OC_BLOCK;
+        for (int32_t oc0 = 0; oc0 < nb;) {
+            int32_t width = nb - oc0 >= 16 ? 16 : nb - oc0 >= 8 ? 8 : 1;
+            const int8_t *w = a->w + c0 + oc0;
+            if (width == 16) gemm_tile16(rows, w, k_len, cout, acc + oc0, nb);
+            else if (width == 8) gemm_tile8(rows, w, k_len, cout, acc + oc0, nb);
+            else gemm_tile_n(rows, w, k_len, cout, 1, acc + oc0, nb);
+            oc0 += width;
         }
-        acc[0][oc] = s0 + bias_zp[oc];
-        acc[1][oc] = s1 + bias_zp[oc];
-        acc[2][oc] = s2 + bias_zp[oc];
-        acc[3][oc] = s3 + bias_zp[oc];
+        if (rep) {   /* nb == cout: the block's outputs are contiguous */
+            const int32_t n = (int32_t)valid * cout;
+            for (int32_t i = 0; i < n; i++) acc[i] += rep->bias[i];
+            tfl_requant_row(acc, out, n, rep->mult, rep->shift, a->q.zp_out, a->q.act_min, a->q.act_max);
+            continue;
+        }
+        for (size_t j = 0; j < valid; j++) {
+            int32_t *row = acc + j * nb;
+            for (int32_t i = 0; i < nb; i++) row[i] += a->bias_zp[c0 + i];
+            tfl_requant_row(row, out + j * cout + c0, nb, a->q.mult + c0, a->q.shift + c0,
+                            a->q.zp_out, a->q.act_min, a->q.act_max);
+        }
     }
 }
 
@@ -114,13 +180,19 @@ ert_status ert_k_int8_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_
     conv_args a = {0};
     ert_status s = conv_args_get(ctx, node, TFL_CONV, &a);
     const tfl_geom *g = &a.g;
-    int32_t acc[PIX_BLOCK][OC_BLOCK];
     int8_t stack_windows[PIX_BLOCK * GATHER_STACK];
     (void)activity;
     if (s != ERT_OK) return s;
     const int32_t k_len = g->kh * g->kw * g->cin;
     const size_t pixels = (size_t)g->n * g->oh * g->ow;
     int8_t *windows = a.scratch ? a.scratch : conv_direct(g) ? NULL : stack_windows;
+    pixel_params rep;
+    if (g->cout <= OC_BLOCK)
+        for (int32_t i = 0; i < PIX_BLOCK * g->cout; i++) {
+            rep.bias[i] = a.bias_zp[i % g->cout];
+            rep.mult[i] = a.q.mult[i % g->cout];
+            rep.shift[i] = a.q.shift[i % g->cout];
+        }
     for (size_t p0 = 0; p0 < pixels; p0 += PIX_BLOCK) {
         const int8_t *rows[PIX_BLOCK];
         size_t valid = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;
@@ -134,13 +206,7 @@ ert_status ert_k_int8_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_
                 rows[j] = a.x + ((n * g->h + oy * (size_t)g->sh) * g->w + ox * (size_t)g->sw) * g->cin;
             }
         }
-        for (int32_t oc0 = 0; oc0 < g->cout; oc0 += OC_BLOCK) {
-            int32_t nb = g->cout - oc0 < OC_BLOCK ? g->cout - oc0 : OC_BLOCK;
-            dot_4xn(rows[0], rows[1], rows[2], rows[3], a.w + (size_t)oc0 * k_len, a.bias_zp + oc0, k_len, nb, acc);
-            for (size_t j = 0; j < valid; j++)
-                tfl_requant_row(acc[j], a.y + (p0 + j) * g->cout + oc0, nb, a.q.mult + oc0, a.q.shift + oc0,
-                                a.q.zp_out, a.q.act_min, a.q.act_max);
-        }
+        conv_pixels(&a, g->cout <= OC_BLOCK ? &rep : NULL, rows, a.y + p0 * g->cout, valid);
     }
     return ERT_OK;
 }

@@ -35,10 +35,11 @@ ert_status tfl_geom_get(ert_ctx *ctx, uint32_t node, int kind, uint32_t dtype, t
     } else {
         uint32_t wtype = dtype;
         if (!ert_input(ctx, node, 1, &w) || w.rank != 4 || w.dtype != wtype) FAIL("input 1 (filter) must be rank 4 of the op's type");
-        g->kh = w.shape[1]; g->kw = w.shape[2];
         if (kind == TFL_CONV) {
-            if (w.shape[0] != g->cout || w.shape[3] != g->cin) FAIL("filter shape does not match [C_out, KH, KW, C_in]");
+            g->kh = w.shape[0]; g->kw = w.shape[1];
+            if (w.shape[3] != g->cout || w.shape[2] != g->cin) FAIL("filter shape does not match [KH, KW, C_in, C_out]");
         } else {
+            g->kh = w.shape[1]; g->kw = w.shape[2];
             if (w.shape[0] != 1 || w.shape[3] != g->cout || g->cin == 0 || g->cout % g->cin) FAIL("depthwise filter must be [1, KH, KW, C_in x multiplier]");
             g->mult = g->cout / g->cin;
             if (ert_attr_i32(ctx, node, "depth_multiplier", -1) != g->mult) FAIL("attr depth_multiplier != C_out / C_in");

@@ -17,6 +17,13 @@
 #define TFL_HOT
 #endif
 
+/* Force inlining where a constant argument must reach the loop (vector tile widths). */
+#if defined(__GNUC__)
+#define TFL_INLINE static inline __attribute__((always_inline))
+#else
+#define TFL_INLINE static inline
+#endif
+
 /* round(a*b / 2^31), ties toward +inf, saturating the single overflow case */
 static inline int32_t tfl_srdhm(int32_t a, int32_t b)
 {
@@ -68,6 +75,7 @@ typedef struct {
 enum { TFL_CONV, TFL_DEPTHWISE, TFL_POOL };
 
 /* Read and validate the geometry; `dtype` is the activation type (ERT_INT8 / ERT_FLOAT32).
+ * Filters: CONV_2D [KH, KW, C_in, C_out], DEPTHWISE_CONV_2D [1, KH, KW, C_in x multiplier].
  * Returns ERT_OK or fails the node with a detail naming the broken check. */
 ert_status tfl_geom_get(ert_ctx *ctx, uint32_t node, int kind, uint32_t dtype, tfl_geom *g);
 
