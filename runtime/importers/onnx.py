@@ -113,7 +113,6 @@ class Walk:
         self.where = where
         self.graph = Graph(meta={"source_format": "onnx", "family": "onnx",
                                  "opset": {d.domain or "ai.onnx": int(d.version) for d in model.opset_import}})
-        self.opset = next((int(d.version) for d in model.opset_import if d.domain in ("", "ai.onnx")), 0)
         self.consts: dict[str, np.ndarray] = {}
         self.tensors: dict[str, int] = {}  # ONNX name -> Graph tensor index
         self.deferred: dict[str, Deferred] = {}
@@ -136,12 +135,21 @@ class Walk:
             raise ModelError(f"{where}: constants= names {sorted(stray)} are not graph inputs; inputs: {sorted(names)}")
         for vi in inputs:
             if vi.name in bound:
-                self.consts[vi.name] = np.asarray(bound[vi.name])
+                self.consts[vi.name] = self._bound(vi, bound[vi.name])
             else:
                 shape = self._input_shape(vi, options)
                 self.graph.inputs.append(self.add(vi.name, value_dtype(vi, where), shape))
         if not self.graph.inputs:
             raise ModelError(f"{where}: every graph input is constant; nothing to run")
+
+    def _bound(self, vi, value) -> np.ndarray:
+        """A constants= value in the graph input's declared type (Python floats become float32)."""
+        dtype = value_dtype(vi, self.where)
+        raw = np.asarray(value)
+        data = raw.astype(dtype)
+        if not np.array_equal(data.astype(raw.dtype), raw, equal_nan=raw.dtype.kind == "f"):
+            raise ModelError(f"{self.where}: constants={{{vi.name!r}: ...}} does not fit the input's type {dtype}")
+        return data
 
     def _input_shape(self, vi, options) -> tuple[int, ...]:
         fixed = (options.get("input_shapes") or {}).get(vi.name)

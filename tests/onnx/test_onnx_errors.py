@@ -70,6 +70,11 @@ def test_runtime_scale_explains_constants_option():
         edgert.compile(m)
     with pytest.raises(ModelError, match="not graph inputs"):
         edgert.compile(m, constants={"nope": np.float32(1)})
+    with pytest.raises(ModelError, match="does not fit"):
+        edgert.compile(m, constants={"y_scale": 2.0, "y_zero_point": 300})
+    compiled = edgert.compile(m, constants={"y_scale": 2.0, "y_zero_point": 128})  # cast to float32 / uint8
+    x = np.array([3.0, -1000.0, 0.0, 1.0, 5.0, 1000.0], np.float32)
+    np.testing.assert_array_equal(Session(compiled, backend="numpy").run(x), [130, 0, 128, 128, 130, 255])
 
 
 def test_bad_scale_and_unknown_option():
