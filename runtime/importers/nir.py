@@ -9,7 +9,8 @@ Graph conventions (docs/spiking.md):
 * recurrence: edges that close a cycle (back edges of a depth-first walk from the inputs, in
   edge order) carry the value of the previous step: their source writes a STATE tensor that
   the cycle's entry node reads before the source has run in this step. A recurrent edge is
-  thus a one-step delay, as in snnTorch's RLeaky and Norse's recurrent cells;
+  thus a one-step delay, as in snnTorch's RLeaky and Norse's recurrent cells; before the
+  first step it holds the source's output for silence (an Affine's bias, else zero);
 * Flatten only relabels the shape (kernels read their inputs flat), so it emits no op;
 * the initial neuron state is zero.
 """
@@ -327,6 +328,10 @@ class _Importer:
             return
         last.outputs[0] = state.tensor
         value.tensor = state.tensor
+        if last.op.startswith("SNN_LINEAR") and last.inputs[2] >= 0:
+            # before the first step the source "saw" silence: an Affine's output is its bias
+            bias = self.g.tensors[last.inputs[2]].data
+            self.g.tensors[state.tensor].init = np.tile(bias, (self.batch, 1))
 
     # -- synapses -----------------------------------------------------------------------
     def _linear(self, name, node, x: Value, bias=None) -> Value:
@@ -360,9 +365,10 @@ class _Importer:
                              f"{x.shape[0]} input channels")
         spatial = x.shape[1:] if dims == 2 else (1, x.shape[1])
         kernel = w.shape[2:] if dims == 2 else (1, w.shape[2])
-        pad1 = lambda f: [0, *_pair(name, f, getattr(node, f))[:1]] if dims == 1 else _pair(name, f, getattr(node, f))
-        stride = [1, *_pair(name, "stride", node.stride)[:1]] if dims == 1 else _pair(name, "stride", node.stride)
-        dilation = [1, *_pair(name, "dilation", node.dilation)[:1]] if dims == 1 else _pair(name, "dilation", node.dilation)
+        # (H, W) pairs; Conv1d is the H = 1 case: its H stride/dilation 1, H padding 0
+        pairs = lambda field, h: _pair(name, field, getattr(node, field)) if dims == 2 else \
+            [h, _pair(name, field, getattr(node, field))[0]]
+        stride, dilation = pairs("stride", 1), pairs("dilation", 1)
         if isinstance(node.padding, str):
             if node.padding not in ("same", "valid"):
                 raise ModelError(f"NIR node {name!r}: padding {node.padding!r} must be 'same', 'valid' or integers")
@@ -370,7 +376,7 @@ class _Importer:
                 raise UnsupportedOpError(f"NIR node {name!r}: padding='same' needs stride 1 and an odd effective kernel")
             padding = [d * (k - 1) // 2 for d, k in zip(dilation, kernel)] if node.padding == "same" else [0, 0]
         else:
-            padding = pad1("padding")
+            padding = pairs("padding", 0)
         if min(stride) < 1 or min(dilation) < 1:
             raise ModelError(f"NIR node {name!r}: stride and dilation must be >= 1")
         out = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in zip(spatial, padding, dilation, kernel, stride)]

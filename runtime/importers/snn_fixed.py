@@ -190,6 +190,8 @@ def to_fixed(g: Graph) -> Graph:
         if t.storage in (ARENA, STATE) and t.dtype == "float32":
             t.dtype = "int32"
             f = fixer.frac.get(k)
+            if t.init is not None:  # a recurrent Affine's bias, at the scale of the values it stands for
+                t.init = _q(t.init, f, "int32", f"initial value of {t.name!r}")
             if f is not None:
                 t.quant = Quant(np.float32(2.0 ** -f), 0)
     g.meta["fixed"] = {"input_frac_bits": FIXED_INPUT_FRAC, "weights": "int16", "state": "int32"}

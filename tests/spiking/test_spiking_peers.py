@@ -62,3 +62,30 @@ def test_norse_lif_network_spikes_equal():
     peer = np.stack(outs)
     assert 0 < peer.sum()
     assert np.array_equal(run_steps(edgert.Session(edgert.compile(graph, batch=batch)), x), peer)
+
+
+def test_snntorch_recurrent_rleaky_spikes_equal():
+    """RLeaky exports a recurrent Affine (lif -> w_rec -> lif): the one-step recurrent delay, with
+    the bias present from the first step (snnTorch applies w_rec to zero spikes at step 0)."""
+    torch = pytest.importorskip("torch")
+    snn = pytest.importorskip("snntorch")
+    pytest.importorskip("nirtorch")
+    from snntorch.export_nir import export_to_nir
+    from snntorch.utils import reset
+    torch.manual_seed(0)
+    n = 16
+    net = torch.nn.Sequential(
+        torch.nn.Linear(10, n),
+        snn.RLeaky(beta=torch.full((n,), 0.8), threshold=torch.full((n,), 0.5), linear_features=n, init_hidden=True),
+        torch.nn.Linear(n, 4),
+        snn.Leaky(beta=torch.full((4,), 0.8), threshold=torch.full((4,), 0.5), init_hidden=True, output=True))
+    graph = export_to_nir(net, torch.zeros(1, 10), ignore_dims=[0])
+    x = spikes(60, (2, 10), 0.3)
+    reset(net)
+    with torch.no_grad():
+        peer = np.stack([net(torch.from_numpy(x[t]))[0].numpy() for t in range(60)])
+    m = edgert.compile(graph, batch=2, reset="subtract", reset_timing="next")
+    assert any(t.storage == "state" and t.init is not None for t in m.graph.tensors)
+    assert peer.sum() > 0
+    for backend in ("c", "numba", "numpy"):
+        assert np.array_equal(run_steps(edgert.Session(m, backend=backend), x), peer), backend
