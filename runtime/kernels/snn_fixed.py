@@ -8,11 +8,11 @@ paths agree bit for bit whatever the summation order.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from . import Call, kernel, op_info
 from . import snn_ops as ref
-from .snn_ops import ALPHA, ALPHA_SYN, BETA, BETA_SYN, GAMMA, THRESHOLD, V_RESET
+from .snn_numba import linear_dense, linear_events
+from .snn_ops import ALPHA, ALPHA_SYN, BETA, BETA_SYN, GAMMA
 
 I32_MIN, I32_MAX = -(2 ** 31), 2 ** 31 - 1
 DECAY_SHIFT = 30
@@ -51,40 +51,14 @@ def return_activity(call: Call, events: int, synaptic: int) -> None:
 
 @kernel("SNN_CONV2D_FX", "numpy")
 def conv2d(call: Call):
-    x, w, (sh, sw), (ph, pw), (dh, dw), groups, (ho, wo) = ref.conv_geometry(call)
-    b = call.inputs[2]
-    bsz, cin, h, wd = x.shape
-    cout, cig, kh, kw = w.shape
-    cog = cout // groups
-    xp = np.zeros((bsz, cin, h + 2 * ph, wd + 2 * pw), np.int64)
-    xp[:, :, ph:ph + h, pw:pw + wd] = x
-    y = np.zeros((bsz, cout, ho, wo), np.int64)
-    if b is not None:
-        y += b[None, :, None, None]
-    events = 0
-    for g in range(groups):
-        for ci in range(cig):
-            for ky in range(kh):
-                for kx in range(kw):
-                    patch = xp[:, g * cig + ci, ky * dh:ky * dh + sh * (ho - 1) + 1:sh, kx * dw:kx * dw + sw * (wo - 1) + 1:sw]
-                    events += int(np.count_nonzero(patch)) * cog
-                    y[:, g * cog:(g + 1) * cog] += w[g * cog:(g + 1) * cog, ci, ky, kx][None, :, None, None].astype(np.int64) * patch[:, None]
-    return_activity(call, int(np.count_nonzero(call.inputs[0])), events)
+    y, in_events, events = ref.conv_sums(call, np.int64)
+    return_activity(call, in_events, events)
     return [sat32(y).reshape(call.out_tensor(0).shape)]
 
 
 @kernel("SNN_SUMPOOL2D_FX", "numpy")
 def sumpool2d(call: Call):
-    x = call.inputs[0].astype(np.int64)
-    (kh, kw), (sh, sw), (ph, pw) = call.attr("kernel"), call.attr("stride"), call.attr("padding")
-    ho, wo = call.out_tensor(0).shape[2:]
-    xp = np.zeros(x.shape[:2] + (x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), np.int64)
-    xp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] = x
-    y = np.zeros(x.shape[:2] + (ho, wo), np.int64)
-    for ky in range(kh):
-        for kx in range(kw):
-            y += xp[:, :, ky:ky + sh * (ho - 1) + 1:sh, kx:kx + sw * (wo - 1) + 1:sw]
-    return [sat32(y)]
+    return [sat32(ref.window_sums(call, np.int64))]
 
 
 @kernel("SNN_SCALE_FX", "numpy")
@@ -112,77 +86,28 @@ def threshold(call: Call):
 
 @kernel("SNN_NEURON_FX", "numpy")
 def neuron(call: Call):
-    """The float neuron step (snn_ops.neuron) in integers: decays Q30, the input coefficient
-    an int32 multiplier with right shift `shift_in` (`shift_syn` for the synaptic current)."""
-    x, p, v = _flat64(call.inputs[0]), call.inputs[1].astype(np.int64), _flat64(call.inputs[2])
-    spiking, synapse = call.attr("spiking"), call.attr("synapse")
-    subtract, late = call.attr("reset") == 1, call.attr("reset_next") == 1
-    th = p[THRESHOLD]
-    if spiking and late:
-        fired = v > th
-        if not subtract:
-            v = np.where(fired, p[V_RESET], v)
-    outs = []
-    drive = x
-    if synapse:
-        i = _flat64(call.inputs[3])
-        i_new = sat32(rshift(p[ALPHA_SYN] * i, DECAY_SHIFT) + rshift(p[BETA_SYN] * x, call.attr("shift_syn"))).astype(np.int64)
-        drive = i_new if call.attr("cuba_new") else i
-        outs = [i_new.astype(np.int32).reshape(call.inputs[3].shape)]
-    v = sat32(rshift(p[ALPHA] * v, DECAY_SHIFT) + rshift(p[BETA] * drive, call.attr("shift_in")) + p[GAMMA]).astype(np.int64)
-    if spiking and late and subtract:
-        v = np.where(fired, v - th, v)
-    if spiking:
-        z = v > th
-        if not late:
-            v = np.where(z, v - th, v) if subtract else np.where(z, p[V_RESET], v)
-        out = z.astype(np.int32)
-        call.activity = (v.size, int(z.sum()))
-    else:
-        out = sat32(v)
-        call.activity = (v.size, 0)
-    shape = call.inputs[0].shape
-    return [out.reshape(shape), sat32(v).reshape(shape)] + outs
+    """The float neuron step in integers: decays Q30, the input gains int32 multipliers with
+    right shifts `shift_in` / `shift_syn`, results saturated to int32."""
+    wide = lambda a: sat32(a).astype(np.int64)
+    shift_in, shift_syn = call.attr("shift_in"), call.attr("shift_syn", 0)
+    return ref.neuron_step(
+        call,
+        lambda p, i, x: wide(rshift(p[ALPHA_SYN] * i, DECAY_SHIFT) + rshift(p[BETA_SYN] * x, shift_syn)),
+        lambda p, v, d: wide(rshift(p[ALPHA] * v, DECAY_SHIFT) + rshift(p[BETA] * d, shift_in) + p[GAMMA]),
+        sat32, work=np.int64)
 
 
-# ---- Numba: the hot loops -----------------------------------------------------------------
-
-@njit(cache=True)
-def _event_fx(x, wt, y):
-    events = 0
-    for b in range(x.shape[0]):
-        for i in range(x.shape[1]):
-            xv = np.int64(x[b, i])
-            if xv != 0:
-                events += 1
-                for o in range(wt.shape[1]):
-                    y[b, o] += xv * wt[i, o]
-    return events
-
-
-@njit(cache=True)
-def _dense_fx(x, w, y):
-    events = 0
-    for b in range(x.shape[0]):
-        for i in range(x.shape[1]):
-            events += x[b, i] != 0
-        for o in range(w.shape[0]):
-            acc = y[b, o]
-            for i in range(x.shape[1]):
-                acc += np.int64(x[b, i]) * w[o, i]
-            y[b, o] = acc
-    return events
-
+# ---- Numba: the synapse loops of snn_numba, with 64-bit sums -------------------------------
 
 @kernel("SNN_LINEAR_FX", "numba")
 def linear_numba(call: Call):
-    x = np.ascontiguousarray(call.inputs[0]).reshape(call.inputs[0].shape[0], -1)
+    x = call.inputs[0].reshape(call.inputs[0].shape[0], -1).astype(np.int64)  # 64-bit products
     w, b = call.inputs[1], call.inputs[2]
     n_out = w.shape[0] if call.node.op == "SNN_LINEAR_FX" else w.shape[1]
     y = np.zeros((x.shape[0], n_out), np.int64)
     if b is not None:
         y += b
-    events = (_dense_fx if call.node.op == "SNN_LINEAR_FX" else _event_fx)(x, w, y)
+    events = (linear_dense if call.node.op == "SNN_LINEAR_FX" else linear_events)(x, w, y)
     return_activity(call, events, events * n_out)
     return [sat32(y)]
 

@@ -9,8 +9,11 @@ from . import Call, kernel
 from . import snn_ops as ref
 
 
+# The loops below serve float32 (y float32) and fixed point (y int64: Numba widens the
+# int32 x int16 products) alike; y starts at the bias and leaves with the sums.
+
 @njit(cache=True)
-def _linear_dense(x, w, bias, y):
+def linear_dense(x, w, y):
     events = 0
     for b in range(x.shape[0]):
         for i in range(x.shape[1]):
@@ -24,7 +27,7 @@ def _linear_dense(x, w, bias, y):
 
 
 @njit(cache=True)
-def _linear_event(x, wt, y):
+def linear_events(x, wt, y):
     events = 0
     for b in range(x.shape[0]):
         for i in range(x.shape[1]):
@@ -47,7 +50,7 @@ def _start(call: Call, n_out: int) -> tuple[np.ndarray, np.ndarray]:
 def linear(call: Call):
     w = call.inputs[1]
     x, y = _start(call, w.shape[0])
-    events = _linear_dense(x, w, None, y)
+    events = linear_dense(x, w, y)
     call.activity = (events, events * w.shape[0])
     return [y]
 
@@ -56,7 +59,7 @@ def linear(call: Call):
 def linear_event(call: Call):
     wt = call.inputs[1]
     x, y = _start(call, wt.shape[1])
-    events = _linear_event(x, wt, y)
+    events = linear_events(x, wt, y)
     call.activity = (events, events * wt.shape[1])
     return [y]
 

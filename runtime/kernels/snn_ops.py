@@ -69,21 +69,17 @@ def conv_geometry(call: Call):
             call.attr("groups", 1), (ho, wo))
 
 
-@kernel("SNN_CONV2D", "numpy")
-@kernel("SNN_CONV2D_EVENT", "numpy")
-def conv2d(call: Call):
-    """PyTorch Conv2d (Conv1d: H = 1). SNN_CONV2D_EVENT computes the same sums by scattering
-    each non-zero input into the outputs it reaches (Numba/C); visiting inputs in (channel,
-    row, column) order adds each output's terms in this same (channel, kernel row, kernel
-    column) order, so the result is the same bits."""
+def conv_sums(call: Call, acc) -> tuple[np.ndarray, int, int]:
+    """(convolution sums in dtype `acc`, non-zero inputs, synaptic events), accumulated from the
+    bias in (input channel, kernel row, kernel column) order."""
     x, w, (sh, sw), (ph, pw), (dh, dw), groups, (ho, wo) = conv_geometry(call)
     b = call.inputs[2]
     bsz, cin = x.shape[:2]
     cout, cig, kh, kw = w.shape
     cog = cout // groups
-    xp = np.zeros((bsz, cin, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), np.float32)
+    xp = np.zeros((bsz, cin, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), acc)
     xp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] = x
-    y = np.zeros((bsz, cout, ho, wo), np.float32)
+    y = np.zeros((bsz, cout, ho, wo), acc)
     if b is not None:
         y += b[None, :, None, None]
     events = 0
@@ -94,8 +90,20 @@ def conv2d(call: Call):
                     patch = xp[:, g * cig + ci, ky * dh:ky * dh + sh * (ho - 1) + 1:sh,
                                kx * dw:kx * dw + sw * (wo - 1) + 1:sw]
                     events += int(np.count_nonzero(patch)) * cog
-                    y[:, g * cog:(g + 1) * cog] += w[g * cog:(g + 1) * cog, ci, ky, kx][None, :, None, None] * patch[:, None]
-    call.activity = (int(np.count_nonzero(call.inputs[0])), events)
+                    tap = w[g * cog:(g + 1) * cog, ci, ky, kx].astype(acc)
+                    y[:, g * cog:(g + 1) * cog] += tap[None, :, None, None] * patch[:, None]
+    return y, int(np.count_nonzero(call.inputs[0])), events
+
+
+@kernel("SNN_CONV2D", "numpy")
+@kernel("SNN_CONV2D_EVENT", "numpy")
+def conv2d(call: Call):
+    """PyTorch Conv2d (Conv1d: H = 1). SNN_CONV2D_EVENT computes the same sums by scattering
+    each non-zero input into the outputs it reaches (Numba/C); visiting inputs in (channel,
+    row, column) order adds each output's terms in this same (channel, kernel row, kernel
+    column) order, so the result is the same bits."""
+    y, in_events, events = conv_sums(call, np.float32)
+    call.activity = (in_events, events)
     return [y.reshape(call.out_tensor(0).shape)]
 
 
@@ -104,18 +112,24 @@ def conv_macs(node, tensors) -> int:
     return int(np.prod(out)) * int(np.prod(w[1:]))
 
 
-@kernel("SNN_SUMPOOL2D", "numpy")
-def sumpool2d(call: Call):
-    """Sum over each window (zero padding), times `scale` (1 for SumPool2d, 1/window for AvgPool2d)."""
+def window_sums(call: Call, acc) -> np.ndarray:
+    """Sums over each pooling window (zero padding), in dtype `acc`, in (row, column) order."""
     x = call.inputs[0]
     (kh, kw), (sh, sw), (ph, pw) = call.attr("kernel"), call.attr("stride"), call.attr("padding")
     ho, wo = call.out_tensor(0).shape[2:]
-    xp = np.zeros(x.shape[:2] + (x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), np.float32)
+    xp = np.zeros(x.shape[:2] + (x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), acc)
     xp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] = x
-    y = np.zeros(x.shape[:2] + (ho, wo), np.float32)
+    y = np.zeros(x.shape[:2] + (ho, wo), acc)
     for ky in range(kh):
         for kx in range(kw):
             y += xp[:, :, ky:ky + sh * (ho - 1) + 1:sh, kx:kx + sw * (wo - 1) + 1:sw]
+    return y
+
+
+@kernel("SNN_SUMPOOL2D", "numpy")
+def sumpool2d(call: Call):
+    """Window sums times `scale` (1 for SumPool2d, 1/window for AvgPool2d)."""
+    y = window_sums(call, np.float32)
     scale = np.float32(call.attr("scale", 1.0))
     return [y if scale == 1 else y * scale]
 
@@ -151,12 +165,15 @@ def threshold(call: Call):
 
 # ---- neurons -----------------------------------------------------------------------------
 
-@kernel("SNN_NEURON", "numpy")
-def neuron(call: Call):
-    """One step of a LIF / IF / LI / Integrator / CubaLIF / CubaLI population (see
-    runtime/spiking.py for the update form and the attrs synapse, spiking, reset, reset_next,
-    cuba_new). Inputs: x, params, v [, i]; outputs: out (spikes, or v when not spiking), v [, i]."""
-    x, p, v = _flat(call.inputs[0]), call.inputs[1], _flat(call.inputs[2]).copy()
+def neuron_step(call: Call, current, integrate, store, work=None):
+    """One step of a LIF / IF / LI / Integrator / CubaLIF / CubaLI population (update form and
+    attrs synapse, spiking, reset, reset_next, cuba_new: runtime/spiking.py), with the
+    arithmetic passed in: current(p, i, x) -> new synaptic current, integrate(p, v, drive) ->
+    new v, store(a) -> the array as the tensors hold it; inputs are cast to dtype `work` when
+    given. Float and fixed point share this.
+    Inputs: x, params, v [, i]; outputs: out (spikes, or v when not spiking), v [, i]."""
+    ins = [a if a is None or work is None else a.astype(work) for a in call.inputs]
+    x, p, v = _flat(ins[0]), ins[1], _flat(ins[2])
     spiking, synapse = call.attr("spiking"), call.attr("synapse")
     subtract, late = call.attr("reset") == 1, call.attr("reset_next") == 1
     th = p[THRESHOLD]
@@ -167,24 +184,31 @@ def neuron(call: Call):
     outs = []
     drive = x
     if synapse:
-        i = _flat(call.inputs[3])
-        i_new = p[ALPHA_SYN] * i + p[BETA_SYN] * x
+        i = _flat(ins[3])
+        i_new = current(p, i, x)
         drive = i_new if call.attr("cuba_new") else i
-        outs = [i_new.reshape(call.inputs[3].shape)]
-    v = p[ALPHA] * v + p[BETA] * drive + p[GAMMA]
+        outs = [store(i_new).reshape(call.inputs[3].shape)]
+    v = integrate(p, v, drive)
     if spiking and late and subtract:
         v = np.where(fired, v - th, v)
     if spiking:
         z = v > th
         if not late:
             v = np.where(z, v - th, v) if subtract else np.where(z, p[V_RESET], v)
-        out = z.astype(np.float32)
+        out = store(z)
         call.activity = (v.size, int(z.sum()))
     else:
-        out = v
+        out = store(v)
         call.activity = (v.size, 0)
     shape = call.inputs[0].shape
-    return [out.reshape(shape), v.reshape(shape)] + outs
+    return [out.reshape(shape), store(v).reshape(shape)] + outs
+
+
+@kernel("SNN_NEURON", "numpy")
+def neuron(call: Call):
+    return neuron_step(call, lambda p, i, x: p[ALPHA_SYN] * i + p[BETA_SYN] * x,
+                       lambda p, v, d: p[ALPHA] * v + p[BETA] * d + p[GAMMA],
+                       lambda a: a.astype(np.float32))
 
 
 @kernel("SNN_DELAY", "numpy")
