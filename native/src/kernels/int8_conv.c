@@ -136,11 +136,44 @@ TFL_INLINE void gemm_tile_n(const int8_t *const rows[PIX_BLOCK], const int8_t *w
 GEMM_TILE(16)
 GEMM_TILE(8)
 
+/* row[i] += w[i] * x[i] for nb channels (depthwise taps); explicit 8-lane vectors for short rows. */
+#if defined(__GNUC__)
+#define MAC_LANES(W)                                                                              \
+    for (; i + W <= nb; i += W) {                                                                 \
+        v##W##i32 r;                                                                              \
+        memcpy(&r, row + i, sizeof r);                                                            \
+        r += __builtin_convertvector(__builtin_convertvector(*(const v##W##i8 *)(w + i), v##W##i16), v##W##i32) * \
+             __builtin_convertvector(__builtin_convertvector(*(const v##W##i8 *)(x + i), v##W##i16), v##W##i32);  \
+        memcpy(row + i, &r, sizeof r);                                                            \
+    }
+#else
+#define MAC_LANES(W)
+#endif
+
+TFL_INLINE void mac_row(int32_t *restrict row, const int8_t *restrict w, const int8_t *restrict x, int32_t nb)
+{
+    int32_t i = 0;
+    if (nb < 16) {   /* too short for the compiler's own vector loop */
+        MAC_LANES(8)
+    }
+    for (; i < nb; i++) row[i] += w[i] * x[i];
+}
+
 /* Per-channel parameters repeated for PIX_BLOCK pixels, so that a layer with at most OC_BLOCK
  * channels requantizes a whole block of pixels (contiguous in the output) in one call. */
 typedef struct {
     int32_t bias[PIX_BLOCK * OC_BLOCK], mult[PIX_BLOCK * OC_BLOCK], shift[PIX_BLOCK * OC_BLOCK];
 } pixel_params;
+
+/* The per-channel parameters repeated for PIX_BLOCK pixels (layers of <= OC_BLOCK channels). */
+static void repeat_params(const conv_args *a, pixel_params *rep)
+{
+    for (int32_t i = 0; i < PIX_BLOCK * a->g.cout; i++) {
+        rep->bias[i] = a->bias_zp[i % a->g.cout];
+        rep->mult[i] = a->q.mult[i % a->g.cout];
+        rep->shift[i] = a->q.shift[i % a->g.cout];
+    }
+}
 
 /* All output channels of 4 pixels, OC_BLOCK channels at a time in tiles of 16, 8, then 1;
  * only the `valid` first pixels are written. */
@@ -187,12 +220,7 @@ ert_status ert_k_int8_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_
     const size_t pixels = (size_t)g->n * g->oh * g->ow;
     int8_t *windows = a.scratch ? a.scratch : conv_direct(g) ? NULL : stack_windows;
     pixel_params rep;
-    if (g->cout <= OC_BLOCK)
-        for (int32_t i = 0; i < PIX_BLOCK * g->cout; i++) {
-            rep.bias[i] = a.bias_zp[i % g->cout];
-            rep.mult[i] = a.q.mult[i % g->cout];
-            rep.shift[i] = a.q.shift[i % g->cout];
-        }
+    if (g->cout <= OC_BLOCK) repeat_params(&a, &rep);
     for (size_t p0 = 0; p0 < pixels; p0 += PIX_BLOCK) {
         const int8_t *rows[PIX_BLOCK];
         size_t valid = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;
@@ -211,36 +239,45 @@ ert_status ert_k_int8_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_
     return ERT_OK;
 }
 
-/* One output pixel of a depthwise conv: for each channel block, accumulate the taps (a tap
- * outside the image reads zp_in for every channel), then requantize. */
-TFL_HOT static void depthwise_pixel(const conv_args *a, size_t n, int32_t oy, int32_t ox, int8_t *restrict out)
+/* Depthwise, up to 4 output pixels of one row (ox0 .. ox0 + count - 1) for channels
+ * c0 .. c0 + nb - 1: accumulate every tap (a tap outside the image reads zp_in for every
+ * channel), then requantize. With `rep` (all channels in one block) the pixels' outputs are
+ * contiguous and requantized in one call. */
+TFL_HOT static void depthwise_pixels(const conv_args *a, const pixel_params *rep, const int8_t *zp_row, size_t n,
+                                     int32_t oy, int32_t ox0, int32_t count, int32_t c0, int32_t nb, int8_t *out)
 {
     const tfl_geom *g = &a->g;
-    const int32_t iy0 = oy * g->sh - g->ph, ix0 = ox * g->sw - g->pw, zp = a->q.zp_in, mult = g->mult;
-    int32_t acc[OC_BLOCK];
-    for (int32_t c0 = 0; c0 < g->cout; c0 += OC_BLOCK) {
-        const int32_t nb = g->cout - c0 < OC_BLOCK ? g->cout - c0 : OC_BLOCK;
-        for (int32_t i = 0; i < nb; i++) acc[i] = a->bias_zp[c0 + i];
-        for (int32_t ky = 0; ky < g->kh; ky++) {
-            const int32_t iy = iy0 + ky * g->dh;
-            for (int32_t kx = 0; kx < g->kw; kx++) {
-                const int32_t ix = ix0 + kx * g->dw;
-                const int8_t *restrict wt = a->w + ((size_t)ky * g->kw + kx) * g->cout + c0;
+    const int32_t mult = g->mult, iy0 = oy * g->sh - g->ph;
+    int32_t acc[PIX_BLOCK * OC_BLOCK];
+    for (int32_t j = 0; j < count; j++)
+        for (int32_t i = 0; i < nb; i++) acc[j * nb + i] = a->bias_zp[c0 + i];
+    for (int32_t ky = 0; ky < g->kh; ky++) {
+        const int32_t iy = iy0 + ky * g->dh;
+        for (int32_t kx = 0; kx < g->kw; kx++) {
+            const int8_t *restrict wt = a->w + ((size_t)ky * g->kw + kx) * g->cout + c0;
+            for (int32_t j = 0; j < count; j++) {
+                const int32_t ix = (ox0 + j) * g->sw - g->pw + kx * g->dw;
+                int32_t *restrict row = acc + j * nb;
                 if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) {
-                    for (int32_t i = 0; i < nb; i++) acc[i] += wt[i] * zp;
+                    mac_row(row, wt, zp_row, nb);
                     continue;
                 }
                 const int8_t *restrict px = a->x + ((n * g->h + iy) * g->w + ix) * g->cin;
                 if (mult == 1) {
-                    px += c0;
-                    for (int32_t i = 0; i < nb; i++) acc[i] += wt[i] * px[i];
+                    mac_row(row, wt, px + c0, nb);
                 } else {
-                    for (int32_t i = 0; i < nb; i++) acc[i] += wt[i] * px[(c0 + i) / mult];
+                    for (int32_t i = 0; i < nb; i++) row[i] += wt[i] * px[(c0 + i) / mult];
                 }
             }
         }
-        tfl_requant_row(acc, out + c0, nb, a->q.mult + c0, a->q.shift + c0, a->q.zp_out, a->q.act_min, a->q.act_max);
     }
+    if (rep) {
+        tfl_requant_row(acc, out, count * nb, rep->mult, rep->shift, a->q.zp_out, a->q.act_min, a->q.act_max);
+        return;
+    }
+    for (int32_t j = 0; j < count; j++)
+        tfl_requant_row(acc + j * nb, out + (size_t)j * g->cout, nb, a->q.mult + c0, a->q.shift + c0,
+                        a->q.zp_out, a->q.act_min, a->q.act_max);
 }
 
 ert_status ert_k_int8_depthwise(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
@@ -248,11 +285,21 @@ ert_status ert_k_int8_depthwise(ert_ctx *ctx, uint32_t node, uint32_t activity[E
     conv_args a = {0};
     ert_status s = conv_args_get(ctx, node, TFL_DEPTHWISE, &a);
     const tfl_geom *g = &a.g;
+    pixel_params rep;
+    int8_t zp_row[OC_BLOCK];
     (void)activity;
     if (s != ERT_OK) return s;
+    for (int32_t i = 0; i < OC_BLOCK; i++) zp_row[i] = (int8_t)a.q.zp_in;
+    if (g->cout <= OC_BLOCK) repeat_params(&a, &rep);
     for (int32_t n = 0; n < g->n; n++)
         for (int32_t oy = 0; oy < g->oh; oy++)
-            for (int32_t ox = 0; ox < g->ow; ox++)
-                depthwise_pixel(&a, (size_t)n, oy, ox, a.y + (((size_t)n * g->oh + oy) * g->ow + ox) * g->cout);
+            for (int32_t ox = 0; ox < g->ow; ox += PIX_BLOCK) {
+                int32_t count = g->ow - ox < PIX_BLOCK ? g->ow - ox : PIX_BLOCK;
+                int8_t *out = a.y + (((size_t)n * g->oh + oy) * g->ow + ox) * g->cout;
+                for (int32_t c0 = 0; c0 < g->cout; c0 += OC_BLOCK) {
+                    int32_t nb = g->cout - c0 < OC_BLOCK ? g->cout - c0 : OC_BLOCK;
+                    depthwise_pixels(&a, g->cout <= OC_BLOCK ? &rep : NULL, zp_row, (size_t)n, oy, ox, count, c0, nb, out + c0);
+                }
+            }
     return ERT_OK;
 }
