@@ -20,6 +20,7 @@ from edgert.runtime.format import read_ert
 from . import protocol as P
 from .transport import FaultyTransport, Faults, open_transport
 
+MIN_BUDGET, MAX_BUDGET = 48, P.MAX_PAYLOAD   # payload bytes per frame the host asks for
 FNV64_OFFSET, FNV64_PRIME = 14695981039346656037, 1099511628211
 
 
@@ -77,9 +78,9 @@ class Board:
         self.url = url
         self.client = P.Client(port, timeout=timeout, retries=retries)
         self._graph = None
-        self._invoke_timeout = 30.0
+        self._invoke_timeout = 1.0   # doubled on each retry (backoff); then sized from the last run
         self.last_invocation: Invocation | None = None
-        self.chunk = 1024
+        self.budget = MAX_BUDGET
 
     @classmethod
     def open(cls, url: str, *, timeout: float = 1.0, retries: int = 8, baudrate: int = 115200,
@@ -105,8 +106,9 @@ class Board:
         self.close()
 
     # ---- replies ----
-    def _call(self, msg_type: int, payload: bytes = b"", timeout: float | None = None) -> bytes:
-        reply = self.client.request(msg_type, payload, timeout)
+    def _call(self, msg_type: int, payload: bytes = b"", timeout: float | None = None,
+              retries: int | None = None, backoff: bool = False) -> bytes:
+        reply = self.client.request(msg_type, payload, timeout, retries, backoff)
         if reply[0] != P.OK:
             raise self._error(reply)
         return reply[1:]
@@ -146,13 +148,37 @@ class Board:
         return BoardError(f"board answered {name} (args {a}, {b})")
 
     # ---- commands ----
+    def _sized(self, msg_type: int, build, timeout: float | None = None) -> bytes:
+        """A request whose request or reply size the host picks: build(budget) -> payload. Each
+        lost frame halves the budget (small frames survive a noisy link); success grows it back
+        slowly. These requests are offset-based, so repeating one is harmless."""
+        failures = 0
+        while True:
+            try:
+                r = self._call(msg_type, build(self.budget), timeout=timeout, retries=0)
+            except P.NoReply as e:
+                failures += 1
+                if failures > self.client.retries + 4:
+                    raise P.NoReply(f"{failures} frames in a row were lost on {self.url}: the link "
+                                    f"is too noisy or the board stopped answering") from e
+                self.budget = max(MIN_BUDGET, self.budget // 2)
+                continue
+            self.budget = min(MAX_BUDGET, self.budget + self.budget // 4)
+            return r
+
     def info(self) -> BoardInfo:
         r = self._call(P.HELLO)
-        _, max_payload, clock, mcap, acap, max_nodes, msize, digest, n_ops = struct.unpack_from("<BHIIIIIQI", r, 0)
-        strings = r[35:].split(b"\0")
-        text = [s.decode(errors="replace") for s in strings]
+        _, max_payload, clock, mcap, acap, max_nodes, msize, digest, _ = struct.unpack_from("<BHIIIIIQI", r, 0)
+        text = [s.decode(errors="replace") for s in r[35:].split(b"\0")]
+        ops: list[str] = []
+        while True:
+            page = self._sized(P.OPS, lambda budget: struct.pack("<IH", len(ops), budget))
+            total, count = struct.unpack_from("<II", page)
+            ops += [s.decode(errors="replace") for s in page[8:].split(b"\0")[:count]]
+            if len(ops) >= total or count == 0:
+                break
         return BoardInfo(text[0], text[1], text[2], clock, mcap, acap, max_nodes, max_payload,
-                         tuple(text[3:3 + n_ops]), msize, digest)
+                         tuple(ops), msize, digest)
 
     def deploy(self, model) -> dict:
         """Upload a model in acknowledged chunks; the board checks the whole-model digest and
@@ -162,20 +188,12 @@ class Board:
         self._call(P.MODEL_BEGIN, struct.pack("<IQ", len(ert), fnv1a64(ert)))
         offset = 0
         while offset < len(ert):
-            piece = ert[offset:offset + self.chunk]
-            try:
-                r = self._call(P.MODEL_CHUNK, struct.pack("<I", offset) + piece)
-            except BoardError:
-                if self.chunk <= 64:
-                    raise
-                self.chunk //= 2      # a noisy link: smaller frames survive more often
-                continue
+            r = self._sized(P.MODEL_CHUNK, lambda budget: struct.pack("<I", offset) + ert[offset:offset + budget - 4])
             received = struct.unpack_from("<I", r)[0]
             if received < offset:
                 raise BoardError(f"board lost upload progress ({received} < {offset}); deploy again")
             offset = received
-            self.chunk = min(P.MAX_PAYLOAD - 4, self.chunk * 2)
-        r = self._call(P.MODEL_COMMIT, timeout=max(self.client.timeout, 5.0))
+        r = self._call(P.MODEL_COMMIT, timeout=max(self.client.timeout, 0.5), backoff=True)
         nodes, n_in, n_out, arena = struct.unpack_from("<IIII", r)
         self._graph = read_ert(ert).graph
         return {"bytes": len(ert), "nodes": nodes, "inputs": n_in, "outputs": n_out, "arena": arena}
@@ -188,13 +206,17 @@ class Board:
 
     def set_input(self, k: int, value: np.ndarray) -> None:
         raw = np.ascontiguousarray(value).tobytes()
-        step = P.MAX_PAYLOAD - 12
-        for off in range(0, max(len(raw), 1), step):
-            self._call(P.SET_INPUT, struct.pack("<HHII", k, 0, len(raw), off) + raw[off:off + step])
+        off = 0
+        while True:
+            r = self._sized(P.SET_INPUT, lambda budget: struct.pack("<HHII", k, 0, len(raw), off)
+                            + raw[off:off + budget - 12])
+            off = struct.unpack_from("<I", r)[0]
+            if off >= len(raw):
+                return
 
     def invoke(self) -> Invocation:
         t0 = time.monotonic()
-        r = self._call(P.INVOKE, timeout=self._invoke_timeout)
+        r = self._call(P.INVOKE, timeout=self._invoke_timeout, backoff=True)
         # later invokes of the same model: a lost request is retried after a few run times
         self._invoke_timeout = max(self.client.timeout, 4 * (time.monotonic() - t0))
         _, start, end = struct.unpack_from("<IQQ", r)
@@ -204,7 +226,7 @@ class Board:
     def get_output(self, k: int) -> bytes:
         out = bytearray()
         while True:
-            r = self._call(P.GET_OUTPUT, struct.pack("<HHI", k, P.MAX_PAYLOAD - 5, len(out)))
+            r = self._sized(P.GET_OUTPUT, lambda budget: struct.pack("<HHI", k, budget - 5, len(out)))
             total = struct.unpack_from("<I", r)[0]
             out += r[4:]
             if len(out) >= total or len(r) == 4:
@@ -237,7 +259,7 @@ class Board:
             raise BoardError("no model deployed through this Board: call deploy() first")
         nodes, out, first = self._graph.nodes, [], 0
         while first < len(nodes):
-            r = self._call(P.GET_COUNTERS, struct.pack("<II", first, len(nodes) - first))
+            r = self._sized(P.GET_COUNTERS, lambda budget: struct.pack("<II", first, max(1, (budget - 5) // 24)))
             count = struct.unpack_from("<I", r)[0]
             if count == 0:
                 break
@@ -250,7 +272,7 @@ class Board:
 
     def invoke_node(self, i: int) -> NodeCount:
         """Run node i alone on the current arena; its board-clock count (the ISA harness)."""
-        r = self._call(P.INVOKE_NODE, struct.pack("<I", i), timeout=self._invoke_timeout)
+        r = self._call(P.INVOKE_NODE, struct.pack("<I", i), timeout=self._invoke_timeout, backoff=True)
         cycles, *act = struct.unpack_from("<Q4I", r)
         n = self._graph.nodes[i] if self._graph is not None else None
         return NodeCount(i, n.name if n else "", n.op if n else "", cycles, tuple(act))

@@ -18,9 +18,10 @@ PROTO_VERSION = 1
 HEADER = struct.Struct("<BBHH")
 MAX_PAYLOAD = 1536
 REPLY = 0x80
+NAK = 0xFF   # the board got a damaged frame: resend without waiting for the timeout
 
 HELLO, MODEL_BEGIN, MODEL_CHUNK, MODEL_COMMIT, SET_INPUT, INVOKE, GET_OUTPUT, GET_COUNTERS, \
-    RESET, INVOKE_NODE, LINK_TEST = range(1, 12)
+    RESET, INVOKE_NODE, LINK_TEST, OPS = range(1, 13)
 
 OK = 0
 STATUS_NAMES = {
@@ -87,6 +88,24 @@ def decode_frame(encoded: bytes) -> tuple[int, int, bytes] | None:
     return msg_type, seq, raw[HEADER.size:-4]
 
 
+DAMAGED = (-1, -1, b"")   # what _read_frame returns for a frame that failed its checks
+
+
+class NoReply(BoardError):
+    """No intact reply arrived within the retries (as opposed to a reply refusing the request)."""
+
+
+def _decode_after_text(chunk: bytes) -> tuple[int, int, bytes] | None:
+    """Decode a frame that may follow text lines the firmware printed (its MLPerf Tiny boot
+    banner ends in CRLF with no 0x00 before the next frame)."""
+    frame = decode_frame(chunk)
+    start = chunk.find(b"\n")
+    while frame is None and start >= 0:
+        frame = decode_frame(chunk[start + 1:])
+        start = chunk.find(b"\n", start + 1)
+    return frame
+
+
 class Client:
     """Request/reply over a byte transport with pyserial's read/write/timeout interface."""
 
@@ -96,19 +115,20 @@ class Client:
         self.retries = retries
         self.seq = random.randrange(0x10000)  # a fresh session never collides with a cached reply
         self._rx = bytearray()
-        self.stats = {"requests": 0, "retries": 0, "bad_frames": 0}
+        self.stats = {"requests": 0, "retries": 0, "bad_frames": 0, "naks": 0}
 
     def _read_frame(self, deadline: float) -> tuple[int, int, bytes] | None:
-        """Next intact frame before the deadline; corrupt frames and stray text are skipped."""
+        """Next frame before the deadline (DAMAGED for one that failed its checks), or None."""
         while True:
             end = self._rx.find(b"\0")
             if end >= 0:
                 chunk, self._rx = bytes(self._rx[:end]), self._rx[end + 1:]
-                frame = decode_frame(chunk) if chunk else None
+                frame = _decode_after_text(chunk) if chunk else None
                 if frame is not None:
                     return frame
                 if chunk:
                     self.stats["bad_frames"] += 1
+                    return DAMAGED
                 continue
             left = deadline - time.monotonic()
             if left <= 0:
@@ -120,31 +140,40 @@ class Client:
                 if len(self._rx) > 8 * MAX_PAYLOAD:  # garbage without a delimiter: resync
                     self._rx.clear()
 
-    def request(self, msg_type: int, payload: bytes = b"", timeout: float | None = None) -> bytes:
-        """Send one request and return the reply payload (status byte first)."""
+    def request(self, msg_type: int, payload: bytes = b"", timeout: float | None = None,
+                retries: int | None = None, backoff: bool = False) -> bytes:
+        """Send one request and return the reply payload (status byte first). With backoff the
+        wait doubles on each attempt (for commands of unknown duration, like an inference)."""
         self.seq = (self.seq + 1) & 0xFFFF
         frame = encode_frame(msg_type, self.seq, payload)
         self.stats["requests"] += 1
         wait = self.timeout if timeout is None else timeout
-        for attempt in range(self.retries + 1):
+        retries = self.retries if retries is None else retries
+        for attempt in range(retries + 1):
             if attempt:
                 self.stats["retries"] += 1
+                wait *= 2 if backoff else 1
             self.port.write(frame)
             deadline = time.monotonic() + wait
             while (reply := self._read_frame(deadline)) is not None:
                 r_type, r_seq, r_payload = reply
                 if r_seq == self.seq and r_type == msg_type | REPLY and r_payload:
                     return r_payload
+                if r_type == NAK or reply is DAMAGED:
+                    # our request or the reply was damaged: resend now (a repeated request
+                    # makes the board replay its reply, never run the command twice)
+                    self.stats["naks"] += r_type == NAK
+                    break
                 # a late reply to an earlier request: ignore it
-        raise BoardError(f"board did not answer request type {msg_type:#04x} after "
-                         f"{self.retries + 1} attempts of {wait:.2f} s: check the port, the "
+        raise NoReply(f"board did not answer request type {msg_type:#04x} after "
+                         f"{retries + 1} attempts (last wait {wait:.2f} s): check the port, the "
                          f"baud rate and that the edgert firmware is running")
 
     def wait_frame(self, msg_type: int, timeout: float) -> bytes:
         """A second reply to the current request (LINK_TEST sends two)."""
         deadline = time.monotonic() + timeout
         while (reply := self._read_frame(deadline)) is not None:
-            if reply[1] == self.seq and reply[0] == msg_type | REPLY:
+            if reply is not DAMAGED and reply[1] == self.seq and reply[0] == msg_type | REPLY:
                 return reply[2]
         raise BoardError(f"board sent no result for request type {msg_type:#04x} within {timeout:.1f} s")
 

@@ -92,8 +92,25 @@ static uint32_t do_hello(void)
     fw_wr32(reply + 32, ert_op_count());
     uint32_t at = put_str(36, FW_VERSION);
     at = put_str(at, port_name());
-    at = put_str(at, port_counter());
-    for (uint32_t i = 0; i < ert_op_count(); i++) at = put_str(at, ert_op_name(i));
+    return put_str(at, port_counter());
+}
+
+/* Op names in pages the host sizes (small replies survive noisy links). */
+static uint32_t do_ops(const uint8_t *p, uint32_t n)
+{
+    if (n < 6) return status2(ST_BAD_REQUEST, 0, 0);
+    uint32_t first = fw_rd32(p), max = fw_rd16(p + 4), at = 9, count = 0;
+    if (max > MAX_PAYLOAD) max = MAX_PAYLOAD;
+    for (uint32_t i = first; i < ert_op_count(); i++) {
+        const char *name = ert_op_name(i);
+        uint32_t len = (uint32_t)strlen(name) + 1;
+        if (at + len > max && count) break;   /* always at least one name per page */
+        at = put_str(at, name);
+        count++;
+    }
+    reply[0] = ST_OK;
+    fw_wr32(reply + 1, ert_op_count());
+    fw_wr32(reply + 5, count);
     return at;
 }
 
@@ -284,6 +301,7 @@ static void handle_frame(const frame *f)
         len = status2(fw.model_ready ? ST_OK : ST_NO_MODEL, 0, 0);
         break;
     case MSG_INVOKE_NODE: len = do_invoke_node(p, n); break;
+    case MSG_OPS: len = do_ops(p, n); break;
     case MSG_LINK_TEST: do_link_test(p, n, f->seq); return;
     default: len = status2(ST_UNKNOWN_TYPE, f->type, 0); break;
     }
@@ -308,7 +326,14 @@ void fw_main(void)
         if (c == 0) {   /* end of a binary frame; a corrupt one is dropped and the host retries */
             frame f;
             int32_t len = overflow ? -1 : cobs_decode(rx, n, rx_frame, sizeof rx_frame);
-            if (len > 0 && frame_parse(rx_frame, (uint32_t)len, &f) == 0) handle_frame(&f);
+            if (len > 0 && frame_parse(rx_frame, (uint32_t)len, &f) == 0) {
+                handle_frame(&f);
+            } else if (n) {   /* damaged frame: tell the host at once instead of letting it time out */
+                uint8_t nak[FRAME_HEADER + FRAME_CRC], enc[sizeof nak + 2];
+                uint32_t k = cobs_encode(nak, frame_build(nak, MSG_NAK, 0, nak, 0), enc);
+                enc[k++] = 0;
+                port_write(enc, k);
+            }
             n = 0; overflow = 0;
         } else if (c == '%' && n && !overflow && printable(rx, n)) {
             /* MLPerf Tiny text command. A COBS frame's second byte is the version (0x01), never

@@ -12,7 +12,7 @@
 
 /* request types; the reply carries type | REPLY */
 enum {
-    MSG_HELLO = 0x01,        /* -> info */
+    MSG_HELLO = 0x01,        /* -> info (fixed fields, firmware/port/counter names) */
     MSG_MODEL_BEGIN = 0x02,  /* u32 size, u64 digest (FNV-1a 64 of the model bytes) */
     MSG_MODEL_CHUNK = 0x03,  /* u32 offset, bytes */
     MSG_MODEL_COMMIT = 0x04, /* -> u32 n_nodes, u32 n_inputs, u32 n_outputs, u32 arena_size */
@@ -23,7 +23,9 @@ enum {
     MSG_RESET = 0x09,        /* zero the arena, reload STATE init */
     MSG_INVOKE_NODE = 0x0A,  /* u32 node -> u64 cycles, u32 activity[4] */
     MSG_LINK_TEST = 0x0B,    /* u32 n: after the reply, n raw bytes come -> frame with u32 n, u32 fnv32 */
+    MSG_OPS = 0x0C,          /* u32 first, u16 max bytes -> u32 total ops, u32 count, NUL-separated names */
     REPLY = 0x80,
+    MSG_NAK = 0xFF,          /* board -> host, seq 0: a frame arrived damaged; resend now */
 };
 
 /* first payload byte of every reply */

@@ -35,3 +35,15 @@ def rich_model() -> bytes:
                                               "mode": "edge", "dims": [1, 2, 3]}, name="only")
     g.inputs, g.outputs = [x], [y]
     return write_ert(g, 48)
+
+
+def padded_model(pad_bytes: int) -> bytes:
+    """reshape_chain's single RESHAPE plus a CONST input it ignores: an upload of any size."""
+    g = Graph()
+    x = g.add_tensor(Tensor("x", "int8", (2, 8), offset=0))
+    w = g.add_tensor(Tensor("pad", "uint8", (pad_bytes,),
+                            data=np.random.default_rng(pad_bytes).integers(0, 256, pad_bytes, dtype=np.uint8)))
+    y = g.add_tensor(Tensor("y", "int8", (16,), offset=16))
+    g.add_node("RESHAPE", [x, w], [y], name="reshape")
+    g.inputs, g.outputs = [x], [y]
+    return write_ert(g, 32)
