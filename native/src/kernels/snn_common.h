@@ -25,6 +25,17 @@ static inline int act(const ert_tensor *t, uint32_t dtype, uint32_t *batch, uint
     return 1;
 }
 
+/* Batch, inputs and outputs per sample of a linear op (shapes checked by linear_check). */
+static inline void linear_sizes(ert_ctx *ctx, uint32_t node, uint32_t dtype, uint32_t *batch, uint32_t *nin,
+                                uint32_t *nout)
+{
+    ert_tensor tx, ty;
+    ert_input(ctx, node, 0, &tx);
+    ert_output(ctx, node, 0, &ty);
+    act(&tx, dtype, batch, nin);
+    act(&ty, dtype, batch, nout);
+}
+
 typedef struct {
     uint32_t batch, cin, h, w, cout, cig, kh, kw, ho, wo, groups;
     int32_t sh, sw, ph, pw, dh, dw;
@@ -78,6 +89,14 @@ static inline ert_status conv_geometry(ert_ctx *ctx, uint32_t node, conv_geom *g
     return ERT_OK;
 }
 
+/* A pooling node's window attrs: kernel, stride (>= 1) and padding (>= 0), as (H, W) pairs. */
+static inline int pool_attrs(ert_ctx *ctx, uint32_t node, int32_t *kh, int32_t *kw, int32_t *sh, int32_t *sw,
+                             int32_t *ph, int32_t *pw)
+{
+    return ints2(ctx, node, "kernel", kh, kw, 1) && ints2(ctx, node, "stride", sh, sw, 1)
+           && ints2(ctx, node, "padding", ph, pw, 0);
+}
+
 /* Window sum over NCHW activations of dtype `act_t`; attrs kernel, stride, padding. */
 static inline ert_status pool_check(ert_ctx *ctx, uint32_t node, uint32_t act_t)
 {
@@ -87,8 +106,7 @@ static inline ert_status pool_check(ert_ctx *ctx, uint32_t node, uint32_t act_t)
     if (x.dtype != act_t || y.dtype != act_t || x.rank != 4 || y.rank != 4
         || x.shape[0] != y.shape[0] || x.shape[1] != y.shape[1])
         FAIL("snn pool: tensors must be NCHW of one dtype with the same N and C");
-    if (!ints2(ctx, node, "kernel", &kh, &kw, 1) || !ints2(ctx, node, "stride", &sh, &sw, 1)
-        || !ints2(ctx, node, "padding", &ph, &pw, 0))
+    if (!pool_attrs(ctx, node, &kh, &kw, &sh, &sw, &ph, &pw))
         return ert_fail(ctx, node, ERT_E_ATTR, "snn pool: bad kernel, stride or padding");
     if ((x.shape[2] + 2 * ph - kh) / sh + 1 != y.shape[2] || (x.shape[3] + 2 * pw - kw) / sw + 1 != y.shape[3]
         || x.shape[2] + 2 * ph < kh || x.shape[3] + 2 * pw < kw)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "ert_kernels.h"
 #include "snn_common.h"
+#include "snn_loops.h"
 
 #define DECAY_SHIFT 30
 
@@ -37,24 +38,13 @@ ert_status ert_check_snn_linear_event_fx(ert_ctx *ctx, uint32_t node)
 
 ert_status ert_k_snn_linear_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
-    ert_tensor tx, ty;
     uint32_t batch, nin, nout, events = 0;
-    const int32_t *x = (const int32_t *)ert_input(ctx, node, 0, &tx);
+    const int32_t *x = (const int32_t *)ert_input(ctx, node, 0, NULL);
     const int16_t *w = (const int16_t *)ert_input(ctx, node, 1, NULL);
     const int32_t *bias = (const int32_t *)ert_input(ctx, node, 2, NULL);
-    int32_t *y = (int32_t *)ert_output(ctx, node, 0, &ty);
-    act(&tx, ERT_INT32, &batch, &nin);
-    act(&ty, ERT_INT32, &batch, &nout);
-    for (uint32_t b = 0; b < batch; b++) {
-        const int32_t *xb = x + b * nin;
-        for (uint32_t i = 0; i < nin; i++) events += xb[i] != 0;
-        for (uint32_t o = 0; o < nout; o++) {
-            const int16_t *row = w + o * nin;
-            int64_t acc = bias ? bias[o] : 0;
-            for (uint32_t i = 0; i < nin; i++) acc += (int64_t)xb[i] * row[i];
-            y[b * nout + o] = sat32(acc);
-        }
-    }
+    int32_t *y = (int32_t *)ert_output(ctx, node, 0, NULL);
+    linear_sizes(ctx, node, ERT_INT32, &batch, &nin, &nout);
+    SNN_LINEAR_DENSE(int32_t, int16_t, int64_t, sat32, x, w, bias, y, batch, nin, nout, events)
     activity[0] = events;
     activity[1] = events * nout;
     return ERT_OK;
@@ -62,26 +52,14 @@ ert_status ert_k_snn_linear_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ER
 
 ert_status ert_k_snn_linear_event_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
-    ert_tensor tx, ty;
     uint32_t batch, nin, nout, events = 0;
-    const int32_t *x = (const int32_t *)ert_input(ctx, node, 0, &tx);
+    const int32_t *x = (const int32_t *)ert_input(ctx, node, 0, NULL);
     const int16_t *wt = (const int16_t *)ert_input(ctx, node, 1, NULL);
     const int32_t *bias = (const int32_t *)ert_input(ctx, node, 2, NULL);
-    int32_t *y = (int32_t *)ert_output(ctx, node, 0, &ty);
-    int64_t *acc = (int64_t *)ert_scratch(ctx, node, NULL);
-    act(&tx, ERT_INT32, &batch, &nin);
-    act(&ty, ERT_INT32, &batch, &nout);
-    for (uint32_t b = 0; b < batch; b++) {
-        for (uint32_t o = 0; o < nout; o++) acc[o] = bias ? bias[o] : 0;
-        for (uint32_t i = 0; i < nin; i++) {
-            int64_t xv = x[b * nin + i];
-            if (!xv) continue;
-            const int16_t *row = wt + i * nout;
-            events++;
-            for (uint32_t o = 0; o < nout; o++) acc[o] += xv * row[o];
-        }
-        for (uint32_t o = 0; o < nout; o++) y[b * nout + o] = sat32(acc[o]);
-    }
+    int32_t *y = (int32_t *)ert_output(ctx, node, 0, NULL);
+    int64_t *acc = (int64_t *)ert_scratch(ctx, node, NULL); /* 64-bit sums of one sample */
+    linear_sizes(ctx, node, ERT_INT32, &batch, &nin, &nout);
+    SNN_LINEAR_EVENTS(int32_t, int16_t, int64_t, sat32, acc, x, wt, bias, y, batch, nin, nout, events)
     activity[0] = events;
     activity[1] = events * nout;
     return ERT_OK;
@@ -98,39 +76,14 @@ ert_status ert_check_snn_conv2d_fx(ert_ctx *ctx, uint32_t node)
 ert_status ert_k_snn_conv2d_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
     conv_geom g;
+    uint32_t in_events = 0, events = 0;
     ert_status s = conv_geometry(ctx, node, &g, ERT_INT32, ERT_INT16, ERT_INT32);
     if (s != ERT_OK) return s;
     const int32_t *x = (const int32_t *)ert_input(ctx, node, 0, NULL);
     const int16_t *w = (const int16_t *)ert_input(ctx, node, 1, NULL);
     const int32_t *bias = (const int32_t *)ert_input(ctx, node, 2, NULL);
     int32_t *y = (int32_t *)ert_output(ctx, node, 0, NULL);
-    uint32_t cog = g.cout / g.groups, in_events = 0, events = 0;
-    for (uint32_t i = 0; i < g.batch * g.cin * g.h * g.w; i++) in_events += x[i] != 0;
-    for (uint32_t b = 0; b < g.batch; b++)
-        for (uint32_t co = 0; co < g.cout; co++) {
-            uint32_t c0 = (co / cog) * g.cig;
-            const int16_t *wc = w + co * g.cig * g.kh * g.kw;
-            for (uint32_t oy = 0; oy < g.ho; oy++)
-                for (uint32_t ox = 0; ox < g.wo; ox++) {
-                    int64_t acc = bias ? bias[co] : 0;
-                    for (uint32_t ci = 0; ci < g.cig; ci++) {
-                        const int32_t *xc = x + (b * g.cin + c0 + ci) * g.h * g.w;
-                        for (uint32_t ky = 0; ky < g.kh; ky++) {
-                            int32_t iy = (int32_t)oy * g.sh - g.ph + (int32_t)ky * g.dh;
-                            if (iy < 0 || iy >= (int32_t)g.h) continue;
-                            for (uint32_t kx = 0; kx < g.kw; kx++) {
-                                int32_t ix = (int32_t)ox * g.sw - g.pw + (int32_t)kx * g.dw;
-                                if (ix < 0 || ix >= (int32_t)g.w) continue;
-                                int32_t xv = xc[iy * (int32_t)g.w + ix];
-                                if (!xv) continue;
-                                acc += (int64_t)xv * wc[(ci * g.kh + ky) * g.kw + kx];
-                                events++;
-                            }
-                        }
-                    }
-                    y[((b * g.cout + co) * g.ho + oy) * g.wo + ox] = sat32(acc);
-                }
-        }
+    SNN_CONV_DENSE(int32_t, int16_t, int64_t, sat32, g, x, w, bias, y, in_events, events);
     activity[0] = in_events;
     activity[1] = events;
     return ERT_OK;
@@ -147,24 +100,9 @@ ert_status ert_k_snn_sumpool2d_fx(ert_ctx *ctx, uint32_t node, uint32_t activity
     const int32_t *x = (const int32_t *)ert_input(ctx, node, 0, &tx);
     int32_t *y = (int32_t *)ert_output(ctx, node, 0, &ty);
     (void)activity;
-    if (!ints2(ctx, node, "kernel", &kh, &kw, 1) || !ints2(ctx, node, "stride", &sh, &sw, 1)
-        || !ints2(ctx, node, "padding", &ph, &pw, 0))
+    if (!pool_attrs(ctx, node, &kh, &kw, &sh, &sw, &ph, &pw))
         return ert_fail(ctx, node, ERT_E_ATTR, "snn pool: bad kernel, stride or padding");
-    int32_t h = tx.shape[2], w = tx.shape[3], ho = ty.shape[2], wo = ty.shape[3];
-    for (int32_t c = 0; c < tx.shape[0] * tx.shape[1]; c++)
-        for (int32_t oy = 0; oy < ho; oy++)
-            for (int32_t ox = 0; ox < wo; ox++) {
-                int64_t acc = 0;
-                for (int32_t ky = 0; ky < kh; ky++) {
-                    int32_t iy = oy * sh - ph + ky;
-                    if (iy < 0 || iy >= h) continue;
-                    for (int32_t kx = 0; kx < kw; kx++) {
-                        int32_t ix = ox * sw - pw + kx;
-                        if (ix >= 0 && ix < w) acc += x[(c * h + iy) * w + ix];
-                    }
-                }
-                y[(c * ho + oy) * wo + ox] = sat32(acc);
-            }
+    SNN_POOL_SUMS(int32_t, int64_t, sat32, x, y, tx, ty, kh, kw, sh, sw, ph, pw)
     return ERT_OK;
 }
 

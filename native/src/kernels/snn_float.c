@@ -8,6 +8,7 @@
 #include <string.h>
 #include "ert_kernels.h"
 #include "snn_common.h"
+#include "snn_loops.h"
 
 #define activation(t, batch, per) act((t), ERT_FLOAT32, (batch), (per))
 
@@ -18,37 +19,17 @@ ert_status ert_check_snn_linear(ert_ctx *ctx, uint32_t node)
 ert_status ert_check_snn_linear_event(ert_ctx *ctx, uint32_t node)
 { return linear_check(ctx, node, 1, ERT_FLOAT32, ERT_FLOAT32, ERT_FLOAT32); }
 
-/* Starts every output row at the bias (or zero); returns the sizes. */
-static void linear_io(ert_ctx *ctx, uint32_t node, const float **x, const float **w, float **y,
-                      uint32_t *batch, uint32_t *nin, uint32_t *nout)
-{
-    ert_tensor tx, ty, tb;
-    *x = (const float *)ert_input(ctx, node, 0, &tx);
-    *w = (const float *)ert_input(ctx, node, 1, NULL);
-    *y = (float *)ert_output(ctx, node, 0, &ty);
-    const float *bias = (const float *)ert_input(ctx, node, 2, &tb);
-    activation(&tx, batch, nin);
-    activation(&ty, batch, nout);
-    for (uint32_t b = 0; b < *batch; b++)
-        for (uint32_t o = 0; o < *nout; o++) (*y)[b * *nout + o] = bias ? bias[o] : 0.0f;
-}
+#define SAME(a) (a)
 
 ert_status ert_k_snn_linear(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
-    const float *x, *w;
-    float *y;
     uint32_t batch, nin, nout, events = 0;
-    linear_io(ctx, node, &x, &w, &y, &batch, &nin, &nout);
-    for (uint32_t b = 0; b < batch; b++) {
-        const float *xb = x + b * nin;
-        for (uint32_t i = 0; i < nin; i++) events += xb[i] != 0.0f;
-        for (uint32_t o = 0; o < nout; o++) {
-            const float *row = w + o * nin;
-            float acc = y[b * nout + o];
-            for (uint32_t i = 0; i < nin; i++) acc += xb[i] * row[i];
-            y[b * nout + o] = acc;
-        }
-    }
+    const float *x = (const float *)ert_input(ctx, node, 0, NULL);
+    const float *w = (const float *)ert_input(ctx, node, 1, NULL);
+    const float *bias = (const float *)ert_input(ctx, node, 2, NULL);
+    float *y = (float *)ert_output(ctx, node, 0, NULL);
+    linear_sizes(ctx, node, ERT_FLOAT32, &batch, &nin, &nout);
+    SNN_LINEAR_DENSE(float, float, float, SAME, x, w, bias, y, batch, nin, nout, events)
     activity[0] = events;
     activity[1] = events * nout;
     return ERT_OK;
@@ -56,20 +37,14 @@ ert_status ert_k_snn_linear(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N
 
 ert_status ert_k_snn_linear_event(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
-    const float *x, *wt;
-    float *y;
     uint32_t batch, nin, nout, events = 0;
-    linear_io(ctx, node, &x, &wt, &y, &batch, &nin, &nout);
-    for (uint32_t b = 0; b < batch; b++) {
-        float *yb = y + b * nout;
-        for (uint32_t i = 0; i < nin; i++) {
-            float xv = x[b * nin + i];
-            if (xv == 0.0f) continue;
-            const float *row = wt + i * nout;
-            events++;
-            for (uint32_t o = 0; o < nout; o++) yb[o] += xv * row[o];
-        }
-    }
+    const float *x = (const float *)ert_input(ctx, node, 0, NULL);
+    const float *wt = (const float *)ert_input(ctx, node, 1, NULL);
+    const float *bias = (const float *)ert_input(ctx, node, 2, NULL);
+    float *y = (float *)ert_output(ctx, node, 0, NULL);
+    linear_sizes(ctx, node, ERT_FLOAT32, &batch, &nin, &nout);
+    /* float sums accumulate in the output row itself */
+    SNN_LINEAR_EVENTS(float, float, float, SAME, y + b_ * nout, x, wt, bias, y, batch, nin, nout, events)
     activity[0] = events;
     activity[1] = events * nout;
     return ERT_OK;
@@ -86,39 +61,14 @@ ert_status ert_check_snn_conv2d(ert_ctx *ctx, uint32_t node)
 ert_status ert_k_snn_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
     conv_geom g;
+    uint32_t in_events = 0, events = 0;
     ert_status s = conv_geometry(ctx, node, &g, ERT_FLOAT32, ERT_FLOAT32, ERT_FLOAT32);
     if (s != ERT_OK) return s;
     const float *x = (const float *)ert_input(ctx, node, 0, NULL);
     const float *w = (const float *)ert_input(ctx, node, 1, NULL);
     const float *bias = (const float *)ert_input(ctx, node, 2, NULL);
     float *y = (float *)ert_output(ctx, node, 0, NULL);
-    uint32_t cog = g.cout / g.groups, in_events = 0, events = 0;
-    for (uint32_t i = 0; i < g.batch * g.cin * g.h * g.w; i++) in_events += x[i] != 0.0f;
-    for (uint32_t b = 0; b < g.batch; b++)
-        for (uint32_t co = 0; co < g.cout; co++) {
-            uint32_t c0 = (co / cog) * g.cig;
-            const float *wc = w + co * g.cig * g.kh * g.kw;
-            for (uint32_t oy = 0; oy < g.ho; oy++)
-                for (uint32_t ox = 0; ox < g.wo; ox++) {
-                    float acc = bias ? bias[co] : 0.0f;
-                    for (uint32_t ci = 0; ci < g.cig; ci++) {
-                        const float *xc = x + (b * g.cin + c0 + ci) * g.h * g.w;
-                        for (uint32_t ky = 0; ky < g.kh; ky++) {
-                            int32_t iy = (int32_t)oy * g.sh - g.ph + (int32_t)ky * g.dh;
-                            if (iy < 0 || iy >= (int32_t)g.h) continue;
-                            for (uint32_t kx = 0; kx < g.kw; kx++) {
-                                int32_t ix = (int32_t)ox * g.sw - g.pw + (int32_t)kx * g.dw;
-                                if (ix < 0 || ix >= (int32_t)g.w) continue;
-                                float xv = xc[iy * (int32_t)g.w + ix];
-                                if (xv == 0.0f) continue;
-                                acc += xv * wc[(ci * g.kh + ky) * g.kw + kx];
-                                events++;
-                            }
-                        }
-                    }
-                    y[((b * g.cout + co) * g.ho + oy) * g.wo + ox] = acc;
-                }
-        }
+    SNN_CONV_DENSE(float, float, float, SAME, g, x, w, bias, y, in_events, events);
     activity[0] = in_events;
     activity[1] = events;
     return ERT_OK;
@@ -180,25 +130,12 @@ ert_status ert_k_snn_sumpool2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ER
     const float *x = (const float *)ert_input(ctx, node, 0, &tx);
     float *y = (float *)ert_output(ctx, node, 0, &ty);
     (void)activity;
-    if (!ints2(ctx, node, "kernel", &kh, &kw, 1) || !ints2(ctx, node, "stride", &sh, &sw, 1)
-        || !ints2(ctx, node, "padding", &ph, &pw, 0))
+    if (!pool_attrs(ctx, node, &kh, &kw, &sh, &sw, &ph, &pw))
         return ert_fail(ctx, node, ERT_E_ATTR, "snn pool: bad kernel, stride or padding");
     float scale = ert_attr_f32(ctx, node, "scale", 1.0f);
-    int32_t h = tx.shape[2], w = tx.shape[3], ho = ty.shape[2], wo = ty.shape[3];
-    for (int32_t c = 0; c < tx.shape[0] * tx.shape[1]; c++)
-        for (int32_t oy = 0; oy < ho; oy++)
-            for (int32_t ox = 0; ox < wo; ox++) {
-                float acc = 0.0f;
-                for (int32_t ky = 0; ky < kh; ky++) {
-                    int32_t iy = oy * sh - ph + ky;
-                    if (iy < 0 || iy >= h) continue;
-                    for (int32_t kx = 0; kx < kw; kx++) {
-                        int32_t ix = ox * sw - pw + kx;
-                        if (ix >= 0 && ix < w) acc += x[(c * h + iy) * w + ix];
-                    }
-                }
-                y[(c * ho + oy) * wo + ox] = scale == 1.0f ? acc : acc * scale;
-            }
+#define SCALED(a) (scale == 1.0f ? (a) : (a) * scale)
+    SNN_POOL_SUMS(float, float, SCALED, x, y, tx, ty, kh, kw, sh, sw, ph, pw)
+#undef SCALED
     return ERT_OK;
 }
 
