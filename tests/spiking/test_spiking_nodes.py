@@ -160,3 +160,26 @@ def test_spike_delay_shifts_each_spiking_layer_by_one_step():
     late = run_all(g, x, spike_delay=1).reshape(-1)
     assert np.flatnonzero(same).tolist() == [2]
     assert np.flatnonzero(late).tolist() == [4]
+
+
+def test_nested_subgraph_equals_its_flat_form():
+    rng = np.random.default_rng(5)
+    w_in, w_rec = rng.normal(0, 3, (6, 4)), rng.normal(0, 1, (6, 6))
+    lif = lambda: nir.LIF(tau=np.full(6, 1e-3), r=np.full(6, 10.0), v_leak=np.zeros(6), v_threshold=np.ones(6),
+                          v_reset=np.zeros(6))
+    inner = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([6])}), "lif": lif(),
+                                "w_rec": nir.Linear(weight=w_rec), "output": nir.Output(output_type={"output": np.array([6])})},
+                         edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")], type_check=False)
+    outer = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([4])}), "fc": nir.Linear(weight=w_in),
+                                "rec": inner, "output": nir.Output(output_type={"output": np.array([6])})},
+                         edges=[("input", "fc"), ("fc", "rec"), ("rec", "output")], type_check=False)
+    flat = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([4])}), "fc": nir.Linear(weight=w_in),
+                               "lif": lif(), "w_rec": nir.Linear(weight=w_rec),
+                               "output": nir.Output(output_type={"output": np.array([6])})},
+                        edges=[("input", "fc"), ("fc", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")],
+                        type_check=False)
+    x = (rng.random((40, 4)) < 0.4).astype(np.float32)
+    nested = run_all(outer, x)
+    assert nested.sum() > 0
+    assert np.array_equal(nested, run_all(flat, x))
+    assert "rec.lif" in [n.name for n in edgert.compile(outer).graph.nodes]
