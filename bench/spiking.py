@@ -9,7 +9,7 @@ Norse (when importable) and a plain numpy implementation, all single-threaded, i
 Prints µs per step (batch 1), sample-steps per second (batch 64), the ratio to snnTorch, and
 how each cost grows with activity: the time above the idle (no input spike) time, relative
 to that at 1% (proportional cost gives 5 and 20). Times are the best of
-`--repeats` runs after a warm-up; spike agreement with edgert's C event path is shown too.
+`--repeats` interleaved rounds after a warm-up; spike agreement with edgert's C event path is shown too.
 """
 from __future__ import annotations
 
@@ -147,14 +147,17 @@ def synaptic_events(net, x) -> float:
     return sum(c.get("synaptic_events", 0) for c in totals.values()) / (x.shape[0] * x.shape[1])
 
 
-def best_time(run, x, repeats: int) -> tuple[float, np.ndarray]:
-    run(x[: min(5, len(x))])  # warm-up (JIT, caches)
-    best, out = float("inf"), None
+def best_times(impls: dict, x, repeats: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Best time per implementation over `repeats` rounds; each round runs every implementation
+    once, so a load change on the machine affects them all alike (fairer ratios)."""
+    outs = {name: run(x[: min(5, len(x))]) for name, run in impls.items()}  # warm-up (JIT, caches)
+    best = {name: float("inf") for name in impls}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = run(x)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        for name, run in impls.items():
+            t0 = time.perf_counter()
+            outs[name] = run(x)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best, outs
 
 
 def main() -> None:
@@ -177,12 +180,11 @@ def main() -> None:
         for rate in (IDLE, *ACTIVITY):
             x = (rng.random((steps, batch, SIZES[0])) < rate).astype(np.float32)
             events[rate] = synaptic_events(net, x)
-            ref = None
-            for name, run in impls.items():
-                seconds, out = best_time(run, x, args.repeats)
-                times[name][rate] = seconds / steps
-                ref = out if ref is None else ref
-                agree[name][rate] = float(np.mean(np.asarray(out).reshape(ref.shape) == ref))
+            best, outs = best_times(impls, x, args.repeats)
+            ref = next(iter(outs.values()))
+            for name in impls:
+                times[name][rate] = best[name] / steps
+                agree[name][rate] = float(np.mean(np.asarray(outs[name]).reshape(ref.shape) == ref))
         _report(batch, times, agree, events)
 
 
