@@ -5,7 +5,8 @@ resolver = XNNPACK delegate, and the BUILTIN_REF reference resolver), in one pro
     .venv/bin/python bench/int8.py [--repeats 50] [--models kws_ref_model,ad01_int8] [--markdown]
 
 Every runtime gets the same random int8 input; each is warmed up once, then timed as the
-median of `repeats` invocations (set input + invoke + read output). Ratios are
+median of `repeats` invocations (set input + invoke + read output), the runtimes taking turns
+call by call so that background load affects them alike. Ratios are
 peer latency / edgert-c latency (> 1: edgert c is faster). Also checks that edgert c's
 output equals the tflite-micro wheel's on that input.
 """
@@ -27,14 +28,19 @@ MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "pretrainedR
           "ad01_int8", "str_ww_ref_model"]
 
 
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up (JIT compile, caches)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def interleaved_medians(runners: dict, repeats: dict) -> dict:
+    """Median seconds per runner, taking turns (one call each per round) so that load from
+    other processes hits every runtime alike; each runner is warmed up once first."""
+    times = {k: [] for k in runners}
+    for fn in runners.values():
+        fn()  # warm-up (JIT compile, caches)
+    for r in range(max(repeats.values())):
+        for k, fn in runners.items():
+            if r < repeats[k]:
+                t0 = time.perf_counter()
+                fn()
+                times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def edgert_runner(model, backend: str, x):
@@ -70,7 +76,7 @@ def litert_runner(path: Path, x, reference: bool):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=50)
-    ap.add_argument("--numpy-repeats", type=int, default=5, help="the numpy reference is slow")
+    ap.add_argument("--numpy-repeats", type=int, default=10, help="the numpy reference is slow")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table (docs/int8.md)")
     args = ap.parse_args()
@@ -82,16 +88,16 @@ def main() -> None:
         d = edgert.Session(model, backend="numpy").input_details()[0]
         x = np.random.default_rng(0).integers(-128, 128, size=d["shape"], dtype=np.int8)
         runners = {
-            "edgert c": (edgert_runner(model, "c", x), args.repeats),
-            "edgert numba": (edgert_runner(model, "numba", x), args.repeats),
-            "edgert numpy": (edgert_runner(model, "numpy", x), args.numpy_repeats),
-            "tflite-micro": (tflm_runner(path, x), args.repeats),
-            "LiteRT default": (litert_runner(path, x, reference=False), args.repeats),
-            "LiteRT ref": (litert_runner(path, x, reference=True), args.repeats),
+            "edgert c": edgert_runner(model, "c", x),
+            "edgert numba": edgert_runner(model, "numba", x),
+            "edgert numpy": edgert_runner(model, "numpy", x),
+            "tflite-micro": tflm_runner(path, x),
+            "LiteRT default": litert_runner(path, x, reference=False),
+            "LiteRT ref": litert_runner(path, x, reference=True),
         }
-        exact = np.array_equal(np.asarray(runners["edgert c"][0]()).ravel(),
-                               np.asarray(runners["tflite-micro"][0]()).ravel())
-        ms = {k: median_seconds(fn, r) * 1e3 for k, (fn, r) in runners.items()}
+        exact = np.array_equal(np.asarray(runners["edgert c"]()).ravel(), np.asarray(runners["tflite-micro"]()).ravel())
+        repeats = {k: args.numpy_repeats if k == "edgert numpy" else args.repeats for k in runners}
+        ms = {k: v * 1e3 for k, v in interleaved_medians(runners, repeats).items()}
         c = ms["edgert c"]
         rows.append([name, f"{c:.3f}", f"{ms['edgert numba']:.3f}", f"{ms['edgert numpy']:.2f}",
                      f"{ms['tflite-micro']:.2f}", f"{ms['LiteRT default']:.3f}", f"{ms['LiteRT ref']:.2f}",
