@@ -123,12 +123,16 @@ class Session:
         return [self._check_input(i, x) for i, x in zip(self.graph.inputs, values)]
 
     def quantize(self, x, index: int = 0) -> np.ndarray:
-        """Float input -> the model's quantized input (round half away from zero, clamp)."""
+        """Float input -> the model's quantized input, rounded as the source format does
+        (ONNX QuantizeLinear: half to even; TFLite: half away from zero), then clamped."""
         t = self.graph.tensors[self.graph.inputs[index]]
         if t.quant is None:
             return np.asarray(x, dtype=t.dtype)
         q = np.asarray(x, np.float32) / t.quant.scale[0]
-        q = np.trunc(q + np.copysign(np.float32(0.5), q)) + t.quant.zero_point[0]
+        if self.model.meta.get("source_format") == "onnx":
+            q = np.rint(q) + t.quant.zero_point[0]
+        else:
+            q = np.trunc(q + np.copysign(np.float32(0.5), q)) + t.quant.zero_point[0]
         info = np.iinfo(t.dtype)
         return np.clip(q, info.min, info.max).astype(t.dtype)
 

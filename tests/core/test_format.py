@@ -130,3 +130,18 @@ def test_inflated_counts_and_offsets(section, field, value):
         ert.read_ert(_refresh_crc(buf))
     except edgert.FormatError:
         pass
+
+
+def test_quantize_rounds_as_the_source_format():
+    g = Graph()
+    x = g.add_tensor(Tensor("x", "int8", (1, 4), Quant(0.5, 0)))
+    y = g.add_tensor(Tensor("y", "float32", (1, 4)))
+    w = g.add_tensor(Tensor("w", "float32", (4,), data=np.zeros(4, np.float32)))
+    g.inputs, g.outputs = [x], [y]
+    g.add_node("TEST_SCALE_ADD", [x, w], [y], {"gain": 1.0})
+    ties = np.array([[0.25, 0.75, -0.25, -0.75]], np.float32)  # x / 0.5 = 0.5, 1.5, -0.5, -1.5
+    tflite = edgert.Session(edgert.compile(g), backend="numpy")
+    assert tflite.quantize(ties).tolist() == [[1, 2, -1, -2]]
+    g.meta["source_format"] = "onnx"
+    onnx = edgert.Session(edgert.compile(g), backend="numpy")
+    assert onnx.quantize(ties).tolist() == [[0, 2, 0, -2]]
