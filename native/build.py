@@ -114,5 +114,8 @@ if __name__ == "__main__":
     # In-place build for development: writes native/_ert.*.so next to this file.
     out = make_ffibuilder(absolute=True).compile(tmpdir=str(HERE.parent / "build" / "cffi"), verbose=False)
     target = HERE / Path(out).name
-    shutil.copy2(out, target)
+    # copy then rename: a process that has the old library mapped keeps its inode intact
+    staged = target.with_suffix(".tmp")
+    shutil.copy2(out, staged)
+    os.replace(staged, target)
     print(target)
