@@ -4,8 +4,6 @@ chip's registers would be."""
 
 from __future__ import annotations
 
-import os
-import select
 import time
 
 import numpy as np
@@ -29,25 +27,21 @@ class INABridgeEmulator(PtyDevice):
         self.period_us = 1000
         self._started: float | None = None
         self._sent = 0
-        self._pending = b""
         super().__init__("ina-emulator")
         self._thread.start()
 
     def _run(self):
         while not self._stop.is_set():
-            if select.select([self._master], [], [], 0.002)[0]:
-                try:
-                    self._pending += os.read(self._master, 1024)
-                except OSError:
-                    return
-                while b"\n" in self._pending:
-                    line, self._pending = self._pending.split(b"\n", 1)
-                    self._execute(line.decode().strip())
+            if not self._receive(0.002):
+                return
+            while b"\n" in self._inbox:
+                line, self._inbox = self._inbox.split(b"\n", 1)
+                self._execute(line.decode(errors="replace").strip())
             if self._started is not None:
                 self._stream()
 
     def _reply(self, text: str):
-        os.write(self._master, text.encode() + b"\n")
+        self._send(text.encode() + b"\n")
 
     def _execute(self, line: str):
         self.commands.append(line)
@@ -85,9 +79,4 @@ class INABridgeEmulator(PtyDevice):
                  for s, c, u, p in zip(k, clock, ua, pin)
                  if not (self.drop_every and s % self.drop_every == self.drop_every - 1)]
         self._sent = due
-        data = "".join(lines).encode()
-        while data:
-            try:
-                data = data[os.write(self._master, data):]
-            except OSError:
-                return
+        self._send("".join(lines).encode())

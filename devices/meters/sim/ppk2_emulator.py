@@ -4,8 +4,6 @@ crosses range limits)."""
 
 from __future__ import annotations
 
-import os
-import select
 import time
 
 import numpy as np
@@ -45,7 +43,6 @@ class PPK2Emulator(PtyDevice):
         self.stream_host_t0: float | None = None  # host monotonic time of sample 0
         self._streaming = False
         self._sent = 0  # samples sent since AVERAGE_START
-        self._pending = b""
         super().__init__("ppk2-emulator")
         self._thread.start()
 
@@ -61,30 +58,26 @@ class PPK2Emulator(PtyDevice):
 
     def _run(self):
         while not self._stop.is_set():
-            ready, _, _ = select.select([self._master], [], [], 0.002)
-            if ready:
-                try:
-                    self._pending += os.read(self._master, 4096)
-                except OSError:
-                    return
-                self._handle_commands()
+            if not self._receive(0.002):
+                return
+            self._handle_commands()
             if self._streaming:
                 self._stream()
 
     def _handle_commands(self):
-        while self._pending:
-            op = self._pending[0]
+        while self._inbox:
+            op = self._inbox[0]
             n = p.ARG_LENGTHS.get(op, 0)
-            if len(self._pending) < 1 + n:
+            if len(self._inbox) < 1 + n:
                 return  # argument bytes still in flight
-            cmd, self._pending = self._pending[:1 + n], self._pending[1 + n:]
+            cmd, self._inbox = self._inbox[:1 + n], self._inbox[1 + n:]
             self.commands.append(cmd)
             self._execute(cmd)
 
     def _execute(self, cmd: bytes):
         op = cmd[0]
         if op == p.GET_META_DATA:
-            self._write(self.calibration.to_text().encode())
+            self._send(self.calibration.to_text().encode())
         elif op == p.SET_POWER_MODE:
             self.mode = {p.POWER_MODE_AMPERE: "ampere", p.POWER_MODE_SOURCE: "source"}[cmd[1]]
         elif op == p.REGULATOR_SET:
@@ -110,30 +103,17 @@ class PPK2Emulator(PtyDevice):
         return due if self.max_samples is None else min(due, self.max_samples)
 
     def _stream(self, flush: bool = False):
+        """One chunk per call, so commands are handled between chunks; a flush (at
+        AVERAGE_STOP) sends everything measured up to now."""
         due = self._due(flush)
         while self._sent < due:
             n = min(self.CHUNK, due - self._sent)
             t = (self._sent + np.arange(n)) / p.SAMPLE_RATE
             current = np.broadcast_to(self.current_fn(t), t.shape)
             logic = None if self.logic_fn is None else np.broadcast_to(self.logic_fn(t), t.shape)
-            self._write(p.encode_samples(current, self.calibration, self.vdd_mv or 3300,
-                                         first_counter=self._sent, logic=logic))
-            self._sent += n
-            if not flush and not self.realtime:
+            if not self._send(p.encode_samples(current, self.calibration, self.vdd_mv or 3300,
+                                               first_counter=self._sent, logic=logic)):
                 return
-
-    def _write(self, data: bytes):
-        view = memoryview(data)
-        while view and not self._stop.is_set():
-            _, ready, _ = select.select([], [self._master], [], 0.05)
-            if ready:
-                try:
-                    view = view[os.write(self._master, view):]
-                except OSError:
-                    return
-            # keep serving commands while the reader is slow (e.g. AVERAGE_STOP)
-            if select.select([self._master], [], [], 0)[0]:
-                try:
-                    self._pending += os.read(self._master, 4096)
-                except OSError:
-                    return
+            self._sent += n
+            if not flush:
+                return
