@@ -39,12 +39,12 @@ ert_status ert_check_float_depthwise(ert_ctx *ctx, uint32_t node)
     return convf_args_get(ctx, node, TFL_DEPTHWISE, &a);
 }
 
-ert_status ert_k_float_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+/* Shared by both ops: per output pixel, zero, accumulate the in-image taps, add bias, clamp. */
+static ert_status convf(ert_ctx *ctx, uint32_t node, int kind)
 {
     convf_args a = {0};
-    ert_status s = convf_args_get(ctx, node, TFL_CONV, &a);
+    ert_status s = convf_args_get(ctx, node, kind, &a);
     const tfl_geom *g = &a.g;
-    (void)activity;
     if (s != ERT_OK) return s;
     for (int32_t n = 0; n < g->n; n++)
     for (int32_t oy = 0; oy < g->oh; oy++)
@@ -59,9 +59,14 @@ ert_status ert_k_float_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT
                 int32_t ix = ix0 + kx * g->dw;
                 if (ix < 0 || ix >= g->w) continue;
                 const float *px = a.x + (((size_t)n * g->h + iy) * g->w + ix) * g->cin;
-                const float *wt = a.w + ((size_t)ky * g->kw + kx) * g->cin * g->cout;
-                for (int32_t ic = 0; ic < g->cin; ic++)
-                    for (int32_t oc = 0; oc < g->cout; oc++) out[oc] += px[ic] * wt[(size_t)ic * g->cout + oc];
+                if (kind == TFL_DEPTHWISE) {   /* filter [1, KH, KW, C_out] */
+                    const float *wt = a.w + ((size_t)ky * g->kw + kx) * g->cout;
+                    for (int32_t oc = 0; oc < g->cout; oc++) out[oc] += px[oc / g->mult] * wt[oc];
+                } else {                       /* filter [KH, KW, C_in, C_out] */
+                    const float *wt = a.w + ((size_t)ky * g->kw + kx) * g->cin * g->cout;
+                    for (int32_t ic = 0; ic < g->cin; ic++)
+                        for (int32_t oc = 0; oc < g->cout; oc++) out[oc] += px[ic] * wt[(size_t)ic * g->cout + oc];
+                }
             }
         }
         for (int32_t oc = 0; oc < g->cout; oc++) out[oc] = tfl_clampf(out[oc] + a.bias[oc], a.lo, a.hi);
@@ -69,31 +74,14 @@ ert_status ert_k_float_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT
     return ERT_OK;
 }
 
+ert_status ert_k_float_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{
+    (void)activity;
+    return convf(ctx, node, TFL_CONV);
+}
+
 ert_status ert_k_float_depthwise(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
-    convf_args a = {0};
-    ert_status s = convf_args_get(ctx, node, TFL_DEPTHWISE, &a);
-    const tfl_geom *g = &a.g;
     (void)activity;
-    if (s != ERT_OK) return s;
-    for (int32_t n = 0; n < g->n; n++)
-    for (int32_t oy = 0; oy < g->oh; oy++)
-    for (int32_t ox = 0; ox < g->ow; ox++) {
-        int32_t iy0 = oy * g->sh - g->ph, ix0 = ox * g->sw - g->pw;
-        float *out = a.y + (((size_t)n * g->oh + oy) * g->ow + ox) * g->cout;
-        for (int32_t oc = 0; oc < g->cout; oc++) out[oc] = 0.0f;
-        for (int32_t ky = 0; ky < g->kh; ky++) {
-            int32_t iy = iy0 + ky * g->dh;
-            if (iy < 0 || iy >= g->h) continue;
-            for (int32_t kx = 0; kx < g->kw; kx++) {
-                int32_t ix = ix0 + kx * g->dw;
-                if (ix < 0 || ix >= g->w) continue;
-                const float *px = a.x + (((size_t)n * g->h + iy) * g->w + ix) * g->cin;
-                const float *wt = a.w + ((size_t)ky * g->kw + kx) * g->cout;
-                for (int32_t oc = 0; oc < g->cout; oc++) out[oc] += px[oc / g->mult] * wt[oc];
-            }
-        }
-        for (int32_t oc = 0; oc < g->cout; oc++) out[oc] = tfl_clampf(out[oc] + a.bias[oc], a.lo, a.hi);
-    }
-    return ERT_OK;
+    return convf(ctx, node, TFL_DEPTHWISE);
 }
