@@ -22,8 +22,10 @@ class PPK2(Meter):
 
     def __init__(self, port: str, mode: str = "source", timestamp_bit: int | None = None,
                  metadata_timeout: float = 2.0):
-        """``timestamp_bit``: the logic input (0-7) wired to the board's timestamp pin;
-        its falling edges become the trace's edges (MLPerf Tiny convention)."""
+        """``port``: a path or pyserial URL; empty = the one PPK2 plugged in.
+        ``timestamp_bit``: the logic input (0-7) wired to the board's timestamp pin; its
+        falling edges become the trace's edges (MLPerf Tiny convention)."""
+        port = port or _the_only_ppk2()
         super().__init__(port)
         self.timestamp_bit = timestamp_bit
         if mode not in ("source", "ampere"):
@@ -108,3 +110,25 @@ class PPK2(Meter):
     def _close(self):
         self.ser.close()
 
+
+
+def is_ppk2_port(port) -> bool:
+    """The discovery rule of IRNAS ppk2-api ``list_devices()``: product "PPK2" (Windows:
+    description "nRF Connect USB CDC ACM..."), and of the kit's CDC interfaces the one whose
+    USB location ends in "1" (when the OS reports a location)."""
+    named = port.product == "PPK2" or (port.description or "").startswith(
+        "nRF Connect USB CDC ACM")
+    return named and (port.location is None or port.location.endswith("1"))
+
+
+def find_ppk2_ports() -> list[str]:
+    from serial.tools import list_ports
+    return [p.device for p in list_ports.comports() if is_ppk2_port(p)]
+
+
+def _the_only_ppk2() -> str:
+    ports = find_ppk2_ports()
+    if len(ports) != 1:
+        raise MeterError(f"found {len(ports)} PPK2 kits {ports}; plug one in or name its port "
+                         "(ppk2:/dev/ttyACM0)")
+    return ports[0]
