@@ -119,21 +119,24 @@ class Meter:
             raise MeterError(f"{self.kind} on {self.where}: start() the meter before marking")
         return host_time - self.host_t0
 
+    def _on_meter_clock(self, t: float, clock: str) -> float:
+        if clock == "host":
+            return self.meter_time(t)
+        if clock != "meter":
+            raise ValueError(f"clock must be 'meter' or 'host', not {clock!r}")
+        return float(t)
+
     def mark(self, t_start: float, t_end: float, clock: str = "meter"):
         """Record an inference window, in meter seconds or (``clock="host"``) host
         monotonic seconds."""
-        if clock == "host":
-            t_start, t_end = self.meter_time(t_start), self.meter_time(t_end)
-        elif clock != "meter":
-            raise ValueError(f"clock must be 'meter' or 'host', not {clock!r}")
+        window = (self._on_meter_clock(t_start, clock), self._on_meter_clock(t_end, clock))
         with self._lock:
-            self._windows.append((float(t_start), float(t_end)))
+            self._windows.append(window)
 
     def mark_edge(self, t: float, clock: str = "meter"):
-        if clock == "host":
-            t = self.meter_time(t)
+        t = self._on_meter_clock(t, clock)
         with self._lock:
-            self._edges.append(float(t))
+            self._edges.append(t)
 
     def read(self) -> Trace:
         """Everything acquired so far (acquisition continues)."""
