@@ -315,36 +315,49 @@ static int printable(const uint8_t *p, uint32_t n)
     return 1;
 }
 
-void fw_main(void)
+static uint32_t rx_n;
+static int rx_overflow;
+
+void fw_start(void)
 {
-    uint32_t n = 0;
-    int overflow = 0;
+    memset(&fw, 0, sizeof fw);
+    last_seq = -1;
+    tx_len = rx_n = 0;
+    rx_overflow = 0;
     port_init();
     mlperf_boot();
-    for (;;) {
-        uint8_t c = port_getc();
-        if (c == 0) {   /* end of a binary frame; a corrupt one is dropped and the host retries */
-            frame f;
-            int32_t len = overflow ? -1 : cobs_decode(rx, n, rx_frame, sizeof rx_frame);
-            if (len > 0 && frame_parse(rx_frame, (uint32_t)len, &f) == 0) {
-                handle_frame(&f);
-            } else if (n) {   /* damaged frame: tell the host at once instead of letting it time out */
-                uint8_t nak[FRAME_HEADER + FRAME_CRC], enc[sizeof nak + 2];
-                uint32_t k = cobs_encode(nak, frame_build(nak, MSG_NAK, 0, nak, 0), enc);
-                enc[k++] = 0;
-                port_write(enc, k);
-            }
-            n = 0; overflow = 0;
-        } else if (c == '%' && n && !overflow && printable(rx, n)) {
-            /* MLPerf Tiny text command. A COBS frame's second byte is the version (0x01), never
-             * printable, so a frame in flight cannot be mistaken for one. */
-            rx[n] = 0;
-            mlperf_command((char *)rx);
-            n = 0;
-        } else if (n < sizeof rx - 1) {
-            rx[n++] = c;
-        } else {
-            overflow = 1;
+}
+
+void fw_feed(uint8_t c)
+{
+    if (c == 0) {   /* end of a binary frame */
+        frame f;
+        int32_t len = rx_overflow ? -1 : cobs_decode(rx, rx_n, rx_frame, sizeof rx_frame);
+        if (len > 0 && frame_parse(rx_frame, (uint32_t)len, &f) == 0) {
+            handle_frame(&f);
+        } else if (rx_n) {   /* damaged frame: tell the host at once instead of letting it time out */
+            uint8_t nak[FRAME_HEADER + FRAME_CRC], enc[sizeof nak + 2];
+            uint32_t k = cobs_encode(nak, frame_build(nak, MSG_NAK, 0, nak, 0), enc);
+            enc[k++] = 0;
+            port_write(enc, k);
         }
+        rx_n = 0;
+        rx_overflow = 0;
+    } else if (c == '%' && rx_n && !rx_overflow && printable(rx, rx_n)) {
+        /* MLPerf Tiny text command. A COBS frame's second byte is the version (0x01), never
+         * printable, so a frame in flight cannot be mistaken for one. */
+        rx[rx_n] = 0;
+        mlperf_command((char *)rx);
+        rx_n = 0;
+    } else if (rx_n < sizeof rx - 1) {
+        rx[rx_n++] = c;
+    } else {
+        rx_overflow = 1;   /* dropped up to the next delimiter */
     }
+}
+
+void fw_main(void)
+{
+    fw_start();
+    for (;;) fw_feed(port_getc());
 }

@@ -32,7 +32,9 @@ extern fw_state fw;
 extern uint8_t fw_model[FW_MODEL_CAPACITY];
 extern uint8_t fw_arena[FW_ARENA_CAPACITY];
 
-void fw_main(void);                           /* never returns */
+void fw_main(void);                           /* fw_start, then fw_feed forever */
+void fw_start(void);                          /* reset all state, init the port, boot banner */
+void fw_feed(uint8_t c);                      /* one received byte */
 uint64_t fw_fnv1a64(uint64_t h, const uint8_t *p, uint32_t n);
 void fw_puts(const char *s);
 /* Run every node, timing each; fills fw.node_cycles / node_activity. */
