@@ -18,6 +18,11 @@ from edgert.errors import FormatError
 CSV_MAGIC = "# edgert-trace v1"
 
 
+def _meta_json(meta: dict) -> str:
+    # numpy scalars (np.int64 counts, np.float32 readings) become plain numbers
+    return json.dumps(meta, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+
+
 @dataclass
 class Trace:
     t: np.ndarray
@@ -142,14 +147,14 @@ class Trace:
             arrays = {"t": self.t, "v": self.v, "i": self.i,
                       "windows": np.asarray(self.windows, dtype=np.float64).reshape(-1, 2),
                       "edges": np.asarray(self.edges, dtype=np.float64),
-                      "meta": np.array(json.dumps(self.meta))}
+                      "meta": np.array(_meta_json(self.meta))}
             if self.logic is not None:
                 arrays["logic"] = self.logic
             with open(path, "wb") as f:
                 np.savez_compressed(f, **arrays)
         elif path.suffix == ".csv":
             cols = [self.t, self.v, self.i] + ([self.logic] if self.logic is not None else [])
-            header = [CSV_MAGIC, "# meta: " + json.dumps(self.meta)]
+            header = [CSV_MAGIC, "# meta: " + _meta_json(self.meta)]
             header += [f"# window: {a!r},{b!r}" for a, b in self.windows]
             header += [f"# edge: {e!r}" for e in self.edges]
             header.append("t_s,v_V,i_A" + (",logic" if self.logic is not None else ""))

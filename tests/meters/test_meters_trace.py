@@ -55,7 +55,7 @@ def test_save_load_roundtrip(tmp_path, suffix):
     t = np.arange(1000) / FS
     trace = Trace(t, 3.3, np.sin(t * 300) * 1e-3 + 2e-3, (np.arange(1000) % 7).astype(np.uint8),
                   windows=[(0.001, 0.002), (0.003, 0.0041)], edges=[0.00123],
-                  meta={"meter": "ppk2", "sample_rate": FS})
+                  meta={"meter": "ppk2", "sample_rate": FS, "lost": np.int64(3)})
     back = Trace.load(trace.save(tmp_path / f"x{suffix}"))
     np.testing.assert_allclose(back.t, trace.t, rtol=0, atol=1e-9)
     np.testing.assert_allclose(back.i, trace.i, rtol=1e-8)
