@@ -108,8 +108,8 @@ def _walk_all(xs, nodes, thresholds, leaves, roots, targets, out):
     n_features = xs.shape[1]
     width = leaves.shape[1]
     visited = 0
-    for r in range(xs.shape[0]):
-        for t in range(roots.shape[0]):
+    for t in range(roots.shape[0]):  # tree by tree over all rows, as the C kernel (cache)
+        for r in range(xs.shape[0]):
             node = roots[t]
             if node < 0 or node >= n:
                 return node, visited

@@ -93,15 +93,19 @@ static ert_status trees_run(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N
     const int32_t *init_q = kind == T_Q ? ert_attr_i32s(ctx, node, "init", &n_init) : NULL;
     double divisor = kind == T_Q ? 1.0 : ert_attr_f64(ctx, node, "divisor", 1.0);
     if ((!init_f && !init_q) || n_init != t.n_out) NN_FAIL("trees: init missing");
-    for (uint32_t r = 0; r < t.batch; r++) {
-        double *of = (double *)t.out + (size_t)r * t.n_out;
-        int32_t *oq = (int32_t *)t.out + (size_t)r * t.n_out;
-        for (uint32_t k = 0; k < t.n_out; k++) {
-            if (kind == T_Q) oq[k] = init_q[k]; else of[k] = init_f[k];
-        }
-        for (uint32_t k = 0; k < t.n_trees; k++) {
-            uint32_t n = (uint32_t)t.roots[k];
-            if (n >= t.n_nodes) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: root out of range");
+    for (uint32_t i = 0; i < t.batch * t.n_out; i++) {
+        if (kind == T_Q) ((int32_t *)t.out)[i] = init_q[i % t.n_out];
+        else ((double *)t.out)[i] = init_f[i % t.n_out];
+    }
+    /* tree by tree over all rows: one tree's table stays in cache; every output still sums its
+     * trees in estimator order */
+    for (uint32_t k = 0; k < t.n_trees; k++) {
+        uint32_t root = (uint32_t)t.roots[k];
+        int32_t target = t.targets[k];
+        if (root >= t.n_nodes || target < 0 || (uint64_t)target + t.width > t.n_out)
+            return ert_fail(ctx, node, ERT_E_KERNEL, "trees: root or target out of range");
+        for (uint32_t r = 0; r < t.batch; r++) {
+            uint32_t n = root;
             while (t.nodes[3u * n + 1] != -1) {   /* every step goes to a higher index: <= N steps */
                 int32_t f = t.nodes[3u * n], child;
                 if (f < 0 || (uint32_t)f >= t.features) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: feature index out of range");
@@ -113,18 +117,17 @@ static ert_status trees_run(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N
             }
             activity[0]++;
             activity[1]++;
-            int32_t leaf = t.nodes[3u * n], target = t.targets[k];
-            if (leaf < 0 || (uint32_t)leaf >= t.n_leaves || target < 0 || (uint64_t)target + t.width > t.n_out)
-                return ert_fail(ctx, node, ERT_E_KERNEL, "trees: leaf or target out of range");
+            int32_t leaf = t.nodes[3u * n];
+            if (leaf < 0 || (uint32_t)leaf >= t.n_leaves) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: leaf out of range");
+            size_t o = (size_t)r * t.n_out + (uint32_t)target, li = (size_t)leaf * t.width;
             for (uint32_t w = 0; w < t.width; w++) {
-                size_t li = (size_t)leaf * t.width + w;
-                if (kind == T_Q) oq[target + w] += ((const int32_t *)t.leaves)[li];
-                else of[target + w] += ((const double *)t.leaves)[li];
+                if (kind == T_Q) ((int32_t *)t.out)[o + w] += ((const int32_t *)t.leaves)[li + w];
+                else ((double *)t.out)[o + w] += ((const double *)t.leaves)[li + w];
             }
         }
-        if (kind != T_Q)
-            for (uint32_t k = 0; k < t.n_out; k++) of[k] /= divisor;
     }
+    if (kind != T_Q)
+        for (uint32_t i = 0; i < t.batch * t.n_out; i++) ((double *)t.out)[i] /= divisor;
     return ERT_OK;
 }
 
