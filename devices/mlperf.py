@@ -47,7 +47,7 @@ class MlperfDut:
             if time.monotonic() > deadline:
                 raise BoardError(f"DUT sent no complete line within {self.timeout} s (got {self._buf[-80:]!r})")
             self.port.timeout = 0.05
-            self._buf += self.port.read(256)
+            self._buf += self.port.read(max(1, self.port.in_waiting))
         line, self._buf = self._buf.split(b"\n", 1)
         return line.rstrip(b"\r").decode(errors="replace")
 
