@@ -106,8 +106,8 @@ class _Fixer:
         if n.inputs[2] >= 0:
             self.set_const(n.inputs[2], _q(self.const(n.inputs[2]), f_in + fw, "int32", f"bias of {n.name!r}"))
         n.op += "_FX"
-        if transposed:  # the C event kernel sums one sample's outputs in 64-bit scratch
-            n.scratch = 8 * w.shape[1]
+        if transposed:  # the C event kernel sums the batch's outputs in 64-bit scratch
+            n.scratch = 8 * w.shape[1] * self.g.tensors[n.outputs[0]].shape[0]
         self.frac[n.outputs[0]] = f_in + fw
 
     def _linear(self, n):

@@ -29,8 +29,8 @@ def linear_dense(x, w, y):
 @njit(cache=True)
 def linear_events(x, wt, y):
     events = 0
-    for b in range(x.shape[0]):
-        for i in range(x.shape[1]):
+    for i in range(x.shape[1]):  # inputs outermost: a weight row is read once per batch
+        for b in range(x.shape[0]):
             xv = x[b, i]
             if xv != 0:
                 events += 1

@@ -32,7 +32,7 @@ ert_status ert_check_snn_linear_event_fx(ert_ctx *ctx, uint32_t node)
     if (s != ERT_OK) return s;
     ert_output(ctx, node, 0, &y);
     act(&y, ERT_INT32, &batch, &nout);
-    if (!ert_scratch(ctx, node, &size) || size < nout * sizeof(int64_t)) FAIL("snn linear event fx: scratch too small");
+    if (!ert_scratch(ctx, node, &size) || size / sizeof(int64_t) / batch < nout) FAIL("snn linear event fx: scratch too small");
     return ERT_OK;
 }
 
@@ -57,9 +57,9 @@ ert_status ert_k_snn_linear_event_fx(ert_ctx *ctx, uint32_t node, uint32_t activ
     const int16_t *wt = (const int16_t *)ert_input(ctx, node, 1, NULL);
     const int32_t *bias = (const int32_t *)ert_input(ctx, node, 2, NULL);
     int32_t *y = (int32_t *)ert_output(ctx, node, 0, NULL);
-    int64_t *acc = (int64_t *)ert_scratch(ctx, node, NULL); /* 64-bit sums of one sample */
+    int64_t *acc = (int64_t *)ert_scratch(ctx, node, NULL); /* 64-bit sums, batch x nout */
     linear_sizes(ctx, node, ERT_INT32, &batch, &nin, &nout);
-    SNN_LINEAR_EVENTS(int32_t, int16_t, int64_t, sat32, acc, x, wt, bias, y, batch, nin, nout, events)
+    SNN_LINEAR_EVENTS(int32_t, int16_t, int64_t, sat32, acc + b_ * nout, x, wt, bias, y, batch, nin, nout, events);
     activity[0] = events;
     activity[1] = events * nout;
     return ERT_OK;

@@ -44,7 +44,7 @@ ert_status ert_k_snn_linear_event(ert_ctx *ctx, uint32_t node, uint32_t activity
     float *y = (float *)ert_output(ctx, node, 0, NULL);
     linear_sizes(ctx, node, ERT_FLOAT32, &batch, &nin, &nout);
     /* float sums accumulate in the output row itself */
-    SNN_LINEAR_EVENTS(float, float, float, SAME, y + b_ * nout, x, wt, bias, y, batch, nin, nout, events)
+    SNN_LINEAR_EVENTS(float, float, float, SAME, y + b_ * nout, x, wt, bias, y, batch, nin, nout, events);
     activity[0] = events;
     activity[1] = events * nout;
     return ERT_OK;

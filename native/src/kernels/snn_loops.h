@@ -21,20 +21,29 @@
     }
 
 /* The same sums from the transposed weights wt[i][o]: only non-zero inputs are visited, each
- * adding one contiguous row into ACC_ROW (an expression of b_: nout sums for sample b_). */
+ * adding one contiguous row into the sums of its sample, ACC_ROW (an expression of b_: the nout
+ * sums of sample b_). Inputs outermost: a weight row is read once for the whole batch. */
 #define SNN_LINEAR_EVENTS(XT, WT, ACC, STORE, ACC_ROW, x, wt, bias, y, batch, nin, nout, events) \
-    for (uint32_t b_ = 0; b_ < (batch); b_++) {                                            \
-        ACC *acc_ = (ACC_ROW);                                                             \
-        for (uint32_t o_ = 0; o_ < (nout); o_++) acc_[o_] = (bias) ? (ACC)(bias)[o_] : (ACC)0; \
-        for (uint32_t i_ = 0; i_ < (nin); i_++) {                                          \
-            ACC xv_ = (ACC)(x)[b_ * (nin) + i_];                                           \
-            if (xv_ == 0) continue;                                                        \
-            const WT *row_ = (wt) + i_ * (nout);                                           \
-            (events)++;                                                                    \
-            for (uint32_t o_ = 0; o_ < (nout); o_++) acc_[o_] += xv_ * row_[o_];           \
+    do {                                                                                   \
+        for (uint32_t b_ = 0; b_ < (batch); b_++) {                                        \
+            ACC *acc_ = (ACC_ROW);                                                         \
+            for (uint32_t o_ = 0; o_ < (nout); o_++) acc_[o_] = (bias) ? (ACC)(bias)[o_] : (ACC)0; \
         }                                                                                  \
-        for (uint32_t o_ = 0; o_ < (nout); o_++) (y)[b_ * (nout) + o_] = STORE(acc_[o_]);  \
-    }
+        for (uint32_t i_ = 0; i_ < (nin); i_++) {                                          \
+            const WT *row_ = (wt) + i_ * (nout);                                           \
+            for (uint32_t b_ = 0; b_ < (batch); b_++) {                                    \
+                ACC xv_ = (ACC)(x)[b_ * (nin) + i_];                                       \
+                if (xv_ == 0) continue;                                                    \
+                ACC *acc_ = (ACC_ROW);                                                     \
+                (events)++;                                                                \
+                for (uint32_t o_ = 0; o_ < (nout); o_++) acc_[o_] += xv_ * row_[o_];       \
+            }                                                                              \
+        }                                                                                  \
+        for (uint32_t b_ = 0; b_ < (batch); b_++) {                                        \
+            ACC *acc_ = (ACC_ROW);                                                         \
+            for (uint32_t o_ = 0; o_ < (nout); o_++) (y)[b_ * (nout) + o_] = STORE(acc_[o_]); \
+        }                                                                                  \
+    } while (0)
 
 /* Convolution over the conv_geom g: each output sums its taps, skipping zero inputs (counted
  * in events); in_events counts the non-zero inputs. */
