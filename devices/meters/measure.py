@@ -46,14 +46,6 @@ class MeasureResult:
         return {k: v for k, v in self.__dict__.items() if k != "trace"}
 
 
-def run_energy(trace: Trace, windows, n: int, idle_power_w: float = 0.0) -> tuple[float, float]:
-    """(energy per inference J, time per inference s) for ``n`` inferences spread over
-    ``windows``, minus an idle baseline drawn during the window time."""
-    e = trace.window_energies(windows)
-    duration = float(sum(b - a for a, b in windows))
-    return (float(e.sum()) - idle_power_w * duration) / n, duration / n
-
-
 def mlperf_median(values) -> float:
     """MLPerf Tiny reports the median over its repeated windows."""
     if len(values) == 0:
@@ -89,7 +81,7 @@ def measure_energy(meter: Meter, run_inferences, n: int, repeats: int = 1, *,
     trace = meter.stop()
     source, runs = _choose_windows(trace, brackets, reported, markers, settle_s / 2)
     idle = trace.idle_power([w for run in runs for w in run]) if idle_baseline else None
-    per_run = [run_energy(trace, run, n, idle or 0.0) for run in runs]
+    per_run = [trace.energy_per_inference(run, n, idle or 0.0) for run in runs]
     energies = [e for e, _ in per_run]
     inside = [w for run in runs for w in run]
     power = float(trace.window_energies(inside).sum()) / sum(b - a for a, b in inside)

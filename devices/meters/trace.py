@@ -115,6 +115,15 @@ class Trace:
             self._check_inside(a, b)
         return self._energy_at(w[:, 1]) - self._energy_at(w[:, 0])
 
+    def energy_per_inference(self, windows=None, n: int = 1,
+                             idle_power_w: float = 0.0) -> tuple[float, float]:
+        """(energy J, time s) per inference for ``n`` inferences spread over ``windows``
+        (default: this trace's windows), minus an idle baseline drawn over the window time."""
+        windows = self.windows if windows is None else windows
+        duration = float(sum(b - a for a, b in windows))
+        energy = float(self.window_energies(windows).sum()) - idle_power_w * duration
+        return energy / n, duration / n
+
     def mean_power(self, t_start: float | None = None, t_end: float | None = None) -> float:
         a = self.t[0] if t_start is None else t_start
         b = self.t[-1] if t_end is None else t_end

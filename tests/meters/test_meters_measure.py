@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgert.devices.meters import ClockMap, Windows, measure_energy, open_meter
-from edgert.devices.meters.measure import mlperf_median, run_energy
+from edgert.devices.meters.measure import mlperf_median
 from edgert.devices.meters.simulated import SimulatedPPK2
 from edgert.devices.meters.trace import Trace
 from edgert.errors import BoardError
@@ -110,5 +110,5 @@ def test_mlperf_median_over_windows():
     for (a, b), e in zip(windows, extra):
         power[(t >= a) & (t < b)] += e
     trace = Trace(t, 1.0, power)
-    per = [run_energy(trace, [w], n=10)[0] for w in windows]
+    per = [trace.energy_per_inference([w], n=10)[0] for w in windows]
     assert mlperf_median(per) == pytest.approx((0.01 + 0.01) * 0.05 / 10, rel=0.01)
