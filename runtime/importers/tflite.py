@@ -381,7 +381,7 @@ def _conv(imp: _Importer, ins, outs, depthwise: bool) -> None:
         wf = _float_weights(imp, w)
         bias = _bias(imp, ins, 2, cout, "float32")
         lo, hi = activation_range_f(act)
-        nodes_in = [imp.tensor(ins[0]), imp.const(w["name"], wf if depthwise else _hwio(wf)),
+        nodes_in = [imp.tensor(ins[0]), imp.const(w["name"] if depthwise else f"{w['name']}/hwio", wf if depthwise else _hwio(wf)),
                     imp.const(f"{w['name']}/bias", bias if bias is not None else np.zeros(cout, np.float32))]
         imp.emit("DEPTHWISE_CONV_2D_F32" if depthwise else "CONV_2D_F32", nodes_in, outs,
                  {**attrs, "act_min": lo, "act_max": hi})
