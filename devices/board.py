@@ -198,6 +198,10 @@ class Board:
         self._graph = read_ert(ert).graph
         return {"bytes": len(ert), "nodes": nodes, "inputs": n_in, "outputs": n_out, "arena": arena}
 
+    def adopt(self, model) -> None:
+        """Use the model the board already holds (same bytes, checked by the caller's digest)."""
+        self._graph = read_ert(_model_bytes(model)).graph
+
     def _tensors(self, role: str):
         if self._graph is None:
             raise BoardError("no model deployed through this Board: call deploy() first")

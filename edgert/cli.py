@@ -117,8 +117,10 @@ def _load_input(path: str) -> np.ndarray:
 @click.option("--seed", default=0, show_default=True, help="seed for the random input")
 @click.option("--steps", type=click.IntRange(1), help="spiking models: run this many time steps (input: (T, ...) array)")
 @click.option("--events", is_flag=True, help="spiking models: the input .npy is a list of (t, index) events")
-def run(model, input_path, backend, output, seed, steps, events):
-    """Run MODEL on the host and print (or save) its output."""
+@click.option("--port", help="also run on the board at this serial URL (or qemu-riscv32, qemu-mps2-an386, "
+              "host) and compare with the host result")
+def run(model, input_path, backend, output, seed, steps, events, port):
+    """Run MODEL on the host (or on a board with --port) and print (or save) its output."""
     m = edgert.load(model)
     session = edgert.Session(m, backend=backend)
     if steps or events:
@@ -127,7 +129,15 @@ def run(model, input_path, backend, output, seed, steps, events):
         x = _load_input(input_path)
     else:
         x = _random_input(session, seed)
-    y = session.run(x)
+    if port:
+        from edgert.devices.cli import compare_report, run_on_board
+        y, y_host, counts = run_on_board(m, session, x, port, timeout=1.0)
+        same, report = compare_report(y, y_host)
+        click.echo(counts + "\n" + report)
+        if not same:
+            sys.exit(1)
+    else:
+        y = session.run(x)
     if output:
         np.save(output, y if not isinstance(y, dict) else next(iter(y.values())))
         click.echo(f"wrote {output}")
@@ -173,6 +183,11 @@ from edgert.emulators.cli import devices, emulate_cmd  # noqa: E402  (device pro
 
 main.add_command(devices)
 main.add_command(emulate_cmd)
+
+from edgert.devices.cli import board, deploy_cmd  # noqa: E402  (boards over serial)
+
+main.add_command(board)
+main.add_command(deploy_cmd)
 
 
 if __name__ == "__main__":
