@@ -35,7 +35,7 @@ class PPK2(Meter):
         # path through the shunt in ampere mode. Either way close() switches it off again.
         self.can_supply = True
         self.ser = open_port(port, 115200, "PPK2")  # CDC ACM: the baud rate is ignored
-        self.ser.reset_input_buffer()
+        self._silence()
         self.calibration = self._read_metadata(metadata_timeout)
         self._decoder: p.SampleDecoder | None = None
 
@@ -45,6 +45,18 @@ class PPK2(Meter):
             self.ser.flush()
         except (serial.SerialException, OSError) as e:
             raise MeterError(f"PPK2 on {self.where}: write failed ({e})") from e
+
+    def _silence(self) -> bytes:
+        """Stop a stream a previous session may have left running (a kit keeps streaming
+        after its program died), then collect what was still in flight until the port has
+        been quiet for 0.1 s."""
+        self._send(bytes([p.AVERAGE_STOP]))
+        tail, quiet_since = b"", time.monotonic()
+        while time.monotonic() - quiet_since < 0.1:
+            chunk = read_available(self.ser)
+            if chunk:
+                tail, quiet_since = tail + chunk, time.monotonic()
+        return tail
 
     def _read_metadata(self, timeout: float) -> p.Calibration:
         self._send(bytes([p.GET_META_DATA]))
@@ -92,12 +104,7 @@ class PPK2(Meter):
         return Trace(index / p.SAMPLE_RATE, self.supply_voltage, current, logic)
 
     def _end(self) -> Trace | None:
-        self._send(bytes([p.AVERAGE_STOP]))
-        tail, quiet_since = b"", time.monotonic()
-        while time.monotonic() - quiet_since < 0.1:  # drain what was in flight
-            chunk = read_available(self.ser)
-            if chunk:
-                tail, quiet_since = tail + chunk, time.monotonic()
+        tail = self._silence()
         return self._decode(tail) if tail else None
 
     def _snapshot(self) -> Trace:

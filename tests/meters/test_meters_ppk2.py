@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 import pytest
+import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -122,8 +123,8 @@ def test_driver_command_sequence_source_mode(emulator):
         meter.start()
         wait_stream_end(meter, 150_000)
         meter.stop()
-    assert emulator.wait_for_commands(7) == [
-        b"\x19", b"\x11\x02", b"\x0d\x0c\xe4", b"\x0c\x01", b"\x06", b"\x07", b"\x0c\x00"]
+    assert emulator.wait_for_commands(8) == [
+        b"\x07", b"\x19", b"\x11\x02", b"\x0d\x0c\xe4", b"\x0c\x01", b"\x06", b"\x07", b"\x0c\x00"]
     assert emulator.mode == "source" and emulator.vdd_mv == 3300 and not emulator.dut_on
 
 
@@ -133,7 +134,7 @@ def test_context_manager_stops_and_powers_down_when_the_body_raises(emulator):
             meter.configure(supply_voltage=1.8)
             meter.start()
             raise RuntimeError("inference crashed")
-    assert emulator.wait_for_commands(7)[-2:] == [b"\x07", b"\x0c\x00"]
+    assert emulator.wait_for_commands(8)[-2:] == [b"\x07", b"\x0c\x00"]
     assert not emulator.dut_on
 
 
@@ -142,8 +143,8 @@ def test_driver_reads_calibration_and_ampere_mode(emulator):
     assert meter.calibration == EMULATED_CALIBRATION
     meter.configure(supply_voltage=1.8)
     meter.close()
-    assert emulator.wait_for_commands(5) == [
-        b"\x19", b"\x11\x01", b"\x0d\x07\x08", b"\x0c\x01", b"\x0c\x00"]
+    assert emulator.wait_for_commands(6) == [
+        b"\x07", b"\x19", b"\x11\x01", b"\x0d\x07\x08", b"\x0c\x01", b"\x0c\x00"]
 
 
 def test_energy_through_the_wire_with_range_switches(emulator):
@@ -196,6 +197,16 @@ def test_unplug_mid_run_keeps_samples(emulator, tmp_path):
     assert len(info.value.partial) >= 20_000 and info.value.partial.windows == [(0.001, 0.002)]
     saved = list(tmp_path.glob("edgert-partial-ppk2-*.npz"))
     assert len(saved) == 1 and str(saved[0]) in str(info.value)
+
+
+def test_a_stream_left_running_is_stopped_before_reading_calibration(emulator):
+    crashed = serial.serial_for_url(emulator.port)  # a session that started and died
+    crashed.write(b"\x06")
+    crashed.close()
+    time.sleep(0.05)
+    meter = PPK2(emulator.port)
+    assert meter.calibration == EMULATED_CALIBRATION
+    meter.close()
 
 
 def test_not_a_ppk2_is_a_clear_error(silent_port):
