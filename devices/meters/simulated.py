@@ -51,18 +51,22 @@ class ActivitySchedule:
             return list(zip(self._starts, self._ends))
 
     def active(self, t: np.ndarray) -> np.ndarray:
-        busy = np.zeros(np.shape(t), dtype=bool)
-        for a, b in self.windows():
-            busy |= (t >= a) & (t < b)
-        return busy
+        """Busy at each time (windows of one board do not overlap)."""
+        windows = sorted(self.windows())
+        if not windows:
+            return np.zeros(np.shape(t), dtype=bool)
+        starts, ends = np.array(windows).T
+        k = np.searchsorted(starts, t, side="right") - 1
+        return (k >= 0) & (t < ends[np.maximum(k, 0)])
 
     def near_edge(self, t: np.ndarray, width: float) -> np.ndarray:
         """True within ``width`` after any window start or end (timestamp pin held low)."""
-        low = np.zeros(np.shape(t), dtype=bool)
-        for a, b in self.windows():
-            for e in (a, b):
-                low |= (t >= e) & (t < e + width)
-        return low
+        edges = np.sort(np.ravel(self.windows()))
+        edges = edges[np.isfinite(edges)]
+        if not edges.size:
+            return np.zeros(np.shape(t), dtype=bool)
+        k = np.searchsorted(edges, t, side="right") - 1
+        return (k >= 0) & (t < edges[np.maximum(k, 0)] + width)
 
 
 class SimulatedPPK2(PPK2):

@@ -112,3 +112,16 @@ def test_mlperf_median_over_windows():
     trace = Trace(t, 1.0, power)
     per = [trace.energy_per_inference([w], n=10)[0] for w in windows]
     assert mlperf_median(per) == pytest.approx((0.01 + 0.01) * 0.05 / 10, rel=0.01)
+
+
+def test_activity_schedule_lookup():
+    from edgert.devices.meters.simulated import ActivitySchedule
+    sched = ActivitySchedule()
+    sched.add(3.0, 4.0)
+    sched.add(1.0, 2.0)
+    sched.begin(6.0)  # still running
+    t = np.array([0.5, 1.0, 1.5, 2.0, 3.5, 4.5, 6.5, 100.0])
+    np.testing.assert_array_equal(sched.active(t), [0, 1, 1, 0, 1, 0, 1, 1])
+    np.testing.assert_array_equal(sched.near_edge(t, 0.6), [0, 1, 1, 1, 1, 1, 1, 0])
+    sched.end(7.0)
+    assert not sched.active(np.array([7.0]))[0]
