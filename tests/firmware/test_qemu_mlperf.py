@@ -62,3 +62,11 @@ def test_kws_on_qemu_mps2_an386():
     with qemu_board("qemu-mps2-an386") as url, Board.open(url, timeout=2.0) as board:
         assert board.info().counter == "systick"
         check_model_on_board(board, "kws_ref_model")
+
+
+def test_isa_harness_counts_every_kws_op_on_riscv():
+    from edgert.devices.isa import measure
+    result = measure(edgert.compile(MODELS / "kws_ref_model.tflite"), "qemu-riscv32")
+    assert result["profile"] == "rv32imc" and result["counter"] == "instret"
+    assert [n["op"] for n in result["nodes"]][:2] == ["CONV_2D", "DEPTHWISE_CONV_2D"]
+    assert all(n["instructions"] == n["ticks"] > 0 for n in result["nodes"])
