@@ -22,11 +22,12 @@ from edgert.errors import MeterError
 
 from .base import Meter
 from .measure import MeasureResult, Windows, measure_energy
+from .simulated import SimulatedPPK2
 from .sync import ClockMap
 from .trace import Trace
 
 __all__ = ["Meter", "Trace", "MeterError", "MeasureResult", "Windows", "ClockMap",
-           "measure_energy", "open_meter"]
+           "SimulatedPPK2", "measure_energy", "open_meter"]
 
 
 def _ppk2(where, **options):
@@ -58,7 +59,6 @@ def _joulescope(where, **options):
 
 
 def _sim(where, **options):
-    from .simulated import SimulatedPPK2
     names = {"active_w": "active_power_w", "idle_w": "idle_power_w", "v": "voltage"}
     return SimulatedPPK2(**{names.get(k, k): v for k, v in options.items()})
 
