@@ -35,6 +35,7 @@ REGRESSORS = {
     "HistGradientBoostingRegressor": lambda: ensemble.HistGradientBoostingRegressor(max_iter=8, random_state=0),
     "LinearSVR": lambda: pipeline.make_pipeline(preprocessing.StandardScaler(), svm.LinearSVR(max_iter=5000)),
     "SVR-rbf": lambda: pipeline.make_pipeline(preprocessing.StandardScaler(), svm.SVR(C=10.0)),
+    "NuSVR-poly": lambda: pipeline.make_pipeline(preprocessing.MinMaxScaler(), svm.NuSVR(kernel="poly", C=10.0)),
     "KNeighborsRegressor": lambda: neighbors.KNeighborsRegressor(5),
     "KNeighborsRegressor-distance": lambda: neighbors.KNeighborsRegressor(4, weights="distance", p=1),
 }

