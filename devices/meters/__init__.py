@@ -59,6 +59,8 @@ def _joulescope(where, **options):
 
 
 def _sim(where, **options):
+    if where not in ("", "ppk2"):
+        raise MeterError(f"unknown simulated meter {where!r}: use sim: or sim:ppk2")
     names = {"active_w": "active_power_w", "idle_w": "idle_power_w", "v": "voltage"}
     return SimulatedPPK2(**{names.get(k, k): v for k, v in options.items()})
 

@@ -80,10 +80,10 @@ def measure_energy(meter: Meter, run_inferences, n: int, repeats: int = 1, *,
         raise
     trace = meter.stop()
     source, runs = _choose_windows(trace, brackets, reported, markers, settle_s / 2)
-    idle = trace.idle_power([w for run in runs for w in run]) if idle_baseline else None
+    inside = [(float(a), float(b)) for run in runs for a, b in run]
+    idle = float(trace.idle_power(inside)) if idle_baseline else None
     per_run = [trace.energy_per_inference(run, n, idle or 0.0) for run in runs]
-    energies = [e for e, _ in per_run]
-    inside = [w for run in runs for w in run]
+    energies = [float(e) for e, _ in per_run]
     power = float(trace.window_energies(inside).sum()) / sum(b - a for a, b in inside)
     trace.windows = inside
     return MeasureResult(mlperf_median(energies), power, mlperf_median([t for _, t in per_run]),

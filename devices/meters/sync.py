@@ -35,7 +35,7 @@ def logic_edges(t, logic, bit: int, falling: bool = True, hold_s: float = 0.0) -
 
 def pair_edges(edges) -> list[tuple[float, float]]:
     """Consecutive edges as (start, end) windows: (e0, e1), (e2, e3), ..."""
-    e = list(edges)
+    e = [float(x) for x in edges]
     if len(e) % 2:
         raise ValueError(f"{len(e)} edges cannot be paired into start/end windows; "
                          "the recording probably cut an inference in half")

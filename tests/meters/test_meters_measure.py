@@ -1,5 +1,6 @@
 """measure_energy end to end: the real PPK2 driver on the emulated kit (sim: meter)."""
 
+import json
 import time
 
 import numpy as np
@@ -43,6 +44,7 @@ def test_pin_markers_give_energy_per_inference(meter):
     assert result.energy_per_inference_j == pytest.approx(ACTIVE_W * result.latency_s, rel=0.005)
     assert result.average_power_w == pytest.approx(ACTIVE_W, rel=0.005)
     assert result.trace.meta["lost_samples"] == 0
+    json.dumps(result.as_dict())  # plain numbers, ready for --json output
 
 
 def test_idle_baseline_subtracted(meter):
