@@ -21,7 +21,6 @@ ert_status ert_k_snn_threshold(ert_ctx *ctx, uint32_t node, uint32_t activity[ER
 ert_status ert_k_snn_neuron(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
 ert_status ert_k_snn_delay(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
 ert_status ert_check_snn_linear(ert_ctx *ctx, uint32_t node);
-ert_status ert_check_snn_linear_event(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_snn_conv2d(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_snn_sumpool2d(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_snn_add(ert_ctx *ctx, uint32_t node);
@@ -39,7 +38,6 @@ ert_status ert_k_snn_scale_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT
 ert_status ert_k_snn_threshold_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
 ert_status ert_k_snn_neuron_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY]);
 ert_status ert_check_snn_linear_fx(ert_ctx *ctx, uint32_t node);
-ert_status ert_check_snn_linear_event_fx(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_snn_conv2d_fx(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_snn_sumpool2d_fx(ert_ctx *ctx, uint32_t node);
 ert_status ert_check_snn_add_fx(ert_ctx *ctx, uint32_t node);

@@ -119,8 +119,7 @@ class _Exporter:
     def _node(self, n):
         nir, x = self.nir, n.inputs[0]
         if n.op in ("SNN_LINEAR", "SNN_LINEAR_EVENT"):
-            w = self._const(n, 1).astype(np.float64)
-            w = w.T if n.op == "SNN_LINEAR_EVENT" else w
+            w = self._const(n, 1).astype(np.float64).T  # stored transposed, (in, out)
             b = self._const(n, 2)
             return (nir.Linear(weight=w) if b is None else nir.Affine(weight=w, bias=b.astype(np.float64))), x
         if n.op in ("SNN_CONV2D", "SNN_CONV2D_EVENT"):

@@ -342,9 +342,8 @@ class _Importer:
             raise ModelError(f"NIR node {name!r}: weight {w.shape} does not fit its input of shape {x.shape} "
                              "(a multi-dimensional input needs a Flatten node first)")
         b = -1 if bias is None else self.const(f"{name}.bias", _per_neuron(name, "bias", bias, (w.shape[0],)))
-        if self.conv.synapses == "event":
-            return self.emit("SNN_LINEAR_EVENT", [x.tensor, self.const(f"{name}.weight_t", w.T), b], name, (w.shape[0],))
-        return self.emit("SNN_LINEAR", [x.tensor, self.const(f"{name}.weight", w), b], name, (w.shape[0],))
+        op = "SNN_LINEAR_EVENT" if self.conv.synapses == "event" else "SNN_LINEAR"
+        return self.emit(op, [x.tensor, self.const(f"{name}.weight_t", w.T), b], name, (w.shape[0],))
 
     def _affine(self, name, node, x):
         return self._linear(name, node, x, node.bias)

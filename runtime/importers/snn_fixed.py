@@ -98,7 +98,7 @@ class _Fixer:
         self.done.add(id(n))
 
     # -- ops --------------------------------------------------------------------------
-    def _synapse(self, n, transposed: bool) -> None:
+    def _synapse(self, n, rows: bool) -> None:
         f_in = self.f(n.inputs[0])
         w = self.const(n.inputs[1])
         fw = _weight_frac(w, f_in)
@@ -106,12 +106,12 @@ class _Fixer:
         if n.inputs[2] >= 0:
             self.set_const(n.inputs[2], _q(self.const(n.inputs[2]), f_in + fw, "int32", f"bias of {n.name!r}"))
         n.op += "_FX"
-        if transposed:  # the C event kernel sums the batch's outputs in 64-bit scratch
+        if rows:  # the C linear kernels sum the batch's outputs in 64-bit scratch
             n.scratch = 8 * w.shape[1] * self.g.tensors[n.outputs[0]].shape[0]
         self.frac[n.outputs[0]] = f_in + fw
 
     def _linear(self, n):
-        self._synapse(n, False)
+        self._synapse(n, True)
 
     def _linear_event(self, n):
         self._synapse(n, True)

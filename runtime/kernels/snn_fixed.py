@@ -11,7 +11,7 @@ import numpy as np
 
 from . import Call, kernel, op_info
 from . import snn_ops as ref
-from .snn_numba import linear_dense, linear_events
+from .snn_numba import linear_rows
 from .snn_ops import ALPHA, ALPHA_SYN, BETA, BETA_SYN, GAMMA
 
 I32_MIN, I32_MAX = -(2 ** 31), 2 ** 31 - 1
@@ -32,17 +32,16 @@ def _flat64(x: np.ndarray) -> np.ndarray:
 
 
 @kernel("SNN_LINEAR_FX", "numpy")
+@kernel("SNN_LINEAR_EVENT_FX", "numpy")
 def linear(call: Call):
-    x, w, b = _flat64(call.inputs[0]), call.inputs[1].astype(np.int64), call.inputs[2]
-    y = x @ w.T if call.node.op == "SNN_LINEAR_FX" else x @ w
+    """W x + b from int16 W stored transposed (in, out); exact in int64, so both paths agree."""
+    x, wt, b = _flat64(call.inputs[0]), call.inputs[1].astype(np.int64), call.inputs[2]
+    y = x @ wt
     if b is not None:
         y = y + b
     events = int(np.count_nonzero(x))
     return_activity(call, events, events * y.shape[1])
     return [sat32(y)]
-
-
-kernel("SNN_LINEAR_EVENT_FX", "numpy")(linear)
 
 
 def return_activity(call: Call, events: int, synaptic: int) -> None:
@@ -100,19 +99,19 @@ def neuron(call: Call):
 # ---- Numba: the synapse loops of snn_numba, with 64-bit sums -------------------------------
 
 @kernel("SNN_LINEAR_FX", "numba")
+@kernel("SNN_LINEAR_EVENT_FX", "numba")
 def linear_numba(call: Call):
     x = call.inputs[0].reshape(call.inputs[0].shape[0], -1).astype(np.int64)  # 64-bit products
-    w, b = call.inputs[1], call.inputs[2]
-    n_out = w.shape[0] if call.node.op == "SNN_LINEAR_FX" else w.shape[1]
-    y = np.zeros((x.shape[0], n_out), np.int64)
+    wt, b = call.inputs[1], call.inputs[2]
+    y = np.zeros((x.shape[0], wt.shape[1]), np.int64)
     if b is not None:
         y += b
-    events = (linear_dense if call.node.op == "SNN_LINEAR_FX" else linear_events)(x, w, y)
-    return_activity(call, events, events * n_out)
+    linear_rows(x, wt, y, call.node.op == "SNN_LINEAR_EVENT_FX")
+    events = int(np.count_nonzero(x))
+    return_activity(call, events, events * wt.shape[1])
     return [sat32(y)]
 
 
-kernel("SNN_LINEAR_EVENT_FX", "numba")(linear_numba)
 for _op, _fn in (("SNN_CONV2D_FX", conv2d), ("SNN_SUMPOOL2D_FX", sumpool2d), ("SNN_SCALE_FX", scale),
                  ("SNN_ADD_FX", add), ("SNN_THRESHOLD_FX", threshold), ("SNN_NEURON_FX", neuron)):
     kernel(_op, "numba")(_fn)

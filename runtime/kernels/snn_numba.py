@@ -9,57 +9,27 @@ from . import Call, kernel
 from . import snn_ops as ref
 
 
-# The loops below serve float32 (y float32) and fixed point (y int64: Numba widens the
-# int32 x int16 products) alike; y starts at the bias and leaves with the sums.
+# The loop below serves float32 (y float32) and fixed point (y int64, x widened to int64)
+# alike: y starts at the bias and leaves with the sums; wt is W transposed, (in, out).
 
 @njit(cache=True)
-def linear_dense(x, w, y):
-    events = 0
-    for b in range(x.shape[0]):
-        for i in range(x.shape[1]):
-            events += x[b, i] != 0
-        for o in range(w.shape[0]):
-            acc = y[b, o]
-            for i in range(x.shape[1]):
-                acc += x[b, i] * w[o, i]
-            y[b, o] = acc
-    return events
-
-
-@njit(cache=True)
-def linear_events(x, wt, y):
-    events = 0
+def linear_rows(x, wt, y, skip_zeros):
     for i in range(x.shape[1]):  # inputs outermost: a weight row is read once per batch
         for b in range(x.shape[0]):
             xv = x[b, i]
-            if xv != 0:
-                events += 1
+            if xv != 0 or not skip_zeros:
                 for o in range(wt.shape[1]):
                     y[b, o] += xv * wt[i, o]
-    return events
-
-
-def _start(call: Call, n_out: int) -> tuple[np.ndarray, np.ndarray]:
-    x = np.ascontiguousarray(call.inputs[0]).reshape(call.inputs[0].shape[0], -1)
-    b = call.inputs[2]
-    y = np.zeros((x.shape[0], n_out), np.float32) if b is None else np.tile(b, (x.shape[0], 1))
-    return x, y
 
 
 @kernel("SNN_LINEAR", "numba")
-def linear(call: Call):
-    w = call.inputs[1]
-    x, y = _start(call, w.shape[0])
-    events = linear_dense(x, w, y)
-    call.activity = (events, events * w.shape[0])
-    return [y]
-
-
 @kernel("SNN_LINEAR_EVENT", "numba")
-def linear_event(call: Call):
-    wt = call.inputs[1]
-    x, y = _start(call, wt.shape[1])
-    events = linear_events(x, wt, y)
+def linear(call: Call):
+    x = np.ascontiguousarray(call.inputs[0]).reshape(call.inputs[0].shape[0], -1)
+    wt, b = call.inputs[1], call.inputs[2]
+    y = np.zeros((x.shape[0], wt.shape[1]), np.float32) if b is None else np.tile(b, (x.shape[0], 1))
+    linear_rows(x, wt, y, call.node.op == "SNN_LINEAR_EVENT")
+    events = int(np.count_nonzero(x))
     call.activity = (events, events * wt.shape[1])
     return [y]
 

@@ -25,32 +25,29 @@ def _flat(x: np.ndarray) -> np.ndarray:
 
 # ---- synapses ----------------------------------------------------------------------------
 
-def _linear_events(x: np.ndarray, n_out: int) -> tuple[int, int]:
+def linear_sums(call: Call, skip_zeros: bool) -> np.ndarray:
+    """y = W x + b from W stored transposed (in, out): one weight row per input, added in input
+    order from the bias; with skip_zeros only inputs that carry a spike (any non-zero value)."""
+    x, wt, b = _flat(call.inputs[0]), call.inputs[1], call.inputs[2]
+    y = np.zeros((x.shape[0], wt.shape[1]), np.float32) if b is None else np.tile(b, (x.shape[0], 1))
+    rows = np.flatnonzero(np.any(x != 0, axis=0)) if skip_zeros else range(x.shape[1])
+    for i in rows:
+        y += x[:, i:i + 1] * wt[i]
     events = int(np.count_nonzero(x))
-    return events, events * n_out
+    call.activity = (events, events * wt.shape[1])
+    return y
 
 
 @kernel("SNN_LINEAR", "numpy")
 def linear(call: Call):
-    """y = W x + b with W (out, in): every input visited (dense path)."""
-    x, w, b = _flat(call.inputs[0]), call.inputs[1], call.inputs[2]
-    y = np.zeros((x.shape[0], w.shape[0]), np.float32) if b is None else np.tile(b, (x.shape[0], 1))
-    for i in range(x.shape[1]):
-        y += x[:, i:i + 1] * w[:, i]
-    call.activity = _linear_events(x, w.shape[0])
-    return [y]
+    """Dense path: every weight visited."""
+    return [linear_sums(call, skip_zeros=False)]
 
 
 @kernel("SNN_LINEAR_EVENT", "numpy")
 def linear_event(call: Call):
-    """y = W x + b with W stored transposed (in, out): only inputs that carry a spike (any
-    non-zero value) are visited, each adding one contiguous weight row (event path)."""
-    x, wt, b = _flat(call.inputs[0]), call.inputs[1], call.inputs[2]
-    y = np.zeros((x.shape[0], wt.shape[1]), np.float32) if b is None else np.tile(b, (x.shape[0], 1))
-    for i in np.flatnonzero(np.any(x != 0, axis=0)):
-        y += x[:, i:i + 1] * wt[i]
-    call.activity = _linear_events(x, wt.shape[1])
-    return [y]
+    """Event path: cost ~ spikes. Skipping a zero input leaves every sum unchanged: the same bits."""
+    return [linear_sums(call, skip_zeros=True)]
 
 
 def linear_macs(node, tensors) -> int:

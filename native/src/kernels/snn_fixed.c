@@ -19,12 +19,10 @@ static int64_t rshr(int64_t a, int32_t s)
     return s == 0 ? a : (a + ((int64_t)1 << (s - 1))) >> s;
 }
 
-/* ---- SNN_LINEAR_FX (W int16 out x in) and SNN_LINEAR_EVENT_FX (W int16 in x out) ---- */
+/* ---- SNN_LINEAR_FX (dense) and SNN_LINEAR_EVENT_FX (event-driven); W int16 transposed, in x
+ * out; 64-bit sums of the whole batch in the node's scratch ---- */
 
 ert_status ert_check_snn_linear_fx(ert_ctx *ctx, uint32_t node)
-{ return linear_check(ctx, node, 0, ERT_INT32, ERT_INT16, ERT_INT32); }
-
-ert_status ert_check_snn_linear_event_fx(ert_ctx *ctx, uint32_t node)
 {
     ert_tensor y;
     uint32_t size, batch, nout;
@@ -32,38 +30,30 @@ ert_status ert_check_snn_linear_event_fx(ert_ctx *ctx, uint32_t node)
     if (s != ERT_OK) return s;
     ert_output(ctx, node, 0, &y);
     act(&y, ERT_INT32, &batch, &nout);
-    if (!ert_scratch(ctx, node, &size) || size / sizeof(int64_t) / batch < nout) FAIL("snn linear event fx: scratch too small");
+    if (!ert_scratch(ctx, node, &size) || size / sizeof(int64_t) / batch < nout) FAIL("snn linear fx: scratch too small");
     return ERT_OK;
 }
 
-ert_status ert_k_snn_linear_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
-{
-    uint32_t batch, nin, nout, events = 0;
-    const int32_t *x = (const int32_t *)ert_input(ctx, node, 0, NULL);
-    const int16_t *w = (const int16_t *)ert_input(ctx, node, 1, NULL);
-    const int32_t *bias = (const int32_t *)ert_input(ctx, node, 2, NULL);
-    int32_t *y = (int32_t *)ert_output(ctx, node, 0, NULL);
-    linear_sizes(ctx, node, ERT_INT32, &batch, &nin, &nout);
-    SNN_LINEAR_DENSE(int32_t, int16_t, int64_t, sat32, x, w, bias, y, batch, nin, nout, events)
-    activity[0] = events;
-    activity[1] = events * nout;
-    return ERT_OK;
-}
-
-ert_status ert_k_snn_linear_event_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+static ert_status linear_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY], int skip)
 {
     uint32_t batch, nin, nout, events = 0;
     const int32_t *x = (const int32_t *)ert_input(ctx, node, 0, NULL);
     const int16_t *wt = (const int16_t *)ert_input(ctx, node, 1, NULL);
     const int32_t *bias = (const int32_t *)ert_input(ctx, node, 2, NULL);
     int32_t *y = (int32_t *)ert_output(ctx, node, 0, NULL);
-    int64_t *acc = (int64_t *)ert_scratch(ctx, node, NULL); /* 64-bit sums, batch x nout */
+    int64_t *acc = (int64_t *)ert_scratch(ctx, node, NULL);
     linear_sizes(ctx, node, ERT_INT32, &batch, &nin, &nout);
-    SNN_LINEAR_EVENTS(int32_t, int16_t, int64_t, sat32, acc + b_ * nout, x, wt, bias, y, batch, nin, nout, events);
+    SNN_LINEAR_ROWS(int32_t, int16_t, int64_t, sat32, skip, acc + b_ * nout, x, wt, bias, y, batch, nin, nout, events);
     activity[0] = events;
     activity[1] = events * nout;
     return ERT_OK;
 }
+
+ert_status ert_k_snn_linear_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{ return linear_fx(ctx, node, activity, 0); }
+
+ert_status ert_k_snn_linear_event_fx(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{ return linear_fx(ctx, node, activity, 1); }
 
 /* ---- SNN_CONV2D_FX ---- */
 

@@ -12,30 +12,14 @@
 
 #define activation(t, batch, per) act((t), ERT_FLOAT32, (batch), (per))
 
-/* ---- SNN_LINEAR (W: out x in) and SNN_LINEAR_EVENT (W transposed: in x out) ---- */
+/* ---- SNN_LINEAR (dense) and SNN_LINEAR_EVENT (event-driven); W transposed: in x out ---- */
 
 ert_status ert_check_snn_linear(ert_ctx *ctx, uint32_t node)
-{ return linear_check(ctx, node, 0, ERT_FLOAT32, ERT_FLOAT32, ERT_FLOAT32); }
-ert_status ert_check_snn_linear_event(ert_ctx *ctx, uint32_t node)
 { return linear_check(ctx, node, 1, ERT_FLOAT32, ERT_FLOAT32, ERT_FLOAT32); }
 
 #define SAME(a) (a)
 
-ert_status ert_k_snn_linear(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
-{
-    uint32_t batch, nin, nout, events = 0;
-    const float *x = (const float *)ert_input(ctx, node, 0, NULL);
-    const float *w = (const float *)ert_input(ctx, node, 1, NULL);
-    const float *bias = (const float *)ert_input(ctx, node, 2, NULL);
-    float *y = (float *)ert_output(ctx, node, 0, NULL);
-    linear_sizes(ctx, node, ERT_FLOAT32, &batch, &nin, &nout);
-    SNN_LINEAR_DENSE(float, float, float, SAME, x, w, bias, y, batch, nin, nout, events)
-    activity[0] = events;
-    activity[1] = events * nout;
-    return ERT_OK;
-}
-
-ert_status ert_k_snn_linear_event(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+static ert_status linear(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY], int skip)
 {
     uint32_t batch, nin, nout, events = 0;
     const float *x = (const float *)ert_input(ctx, node, 0, NULL);
@@ -43,12 +27,18 @@ ert_status ert_k_snn_linear_event(ert_ctx *ctx, uint32_t node, uint32_t activity
     const float *bias = (const float *)ert_input(ctx, node, 2, NULL);
     float *y = (float *)ert_output(ctx, node, 0, NULL);
     linear_sizes(ctx, node, ERT_FLOAT32, &batch, &nin, &nout);
-    /* float sums accumulate in the output row itself */
-    SNN_LINEAR_EVENTS(float, float, float, SAME, y + b_ * nout, x, wt, bias, y, batch, nin, nout, events);
+    /* float sums accumulate in the output rows themselves */
+    SNN_LINEAR_ROWS(float, float, float, SAME, skip, y + b_ * nout, x, wt, bias, y, batch, nin, nout, events);
     activity[0] = events;
     activity[1] = events * nout;
     return ERT_OK;
 }
+
+ert_status ert_k_snn_linear(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{ return linear(ctx, node, activity, 0); }
+
+ert_status ert_k_snn_linear_event(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
+{ return linear(ctx, node, activity, 1); }
 
 /* ---- SNN_CONV2D: NCHW (rank 4) or NCL (rank 3, the H = 1 case) ---- */
 

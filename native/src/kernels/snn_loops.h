@@ -7,23 +7,12 @@
 #ifndef SNN_LOOPS_H
 #define SNN_LOOPS_H
 
-/* y[b][o] = bias[o] + sum_i x[b][i] * w[o][i], every weight visited; counts non-zero inputs. */
-#define SNN_LINEAR_DENSE(XT, WT, ACC, STORE, x, w, bias, y, batch, nin, nout, events)     \
-    for (uint32_t b_ = 0; b_ < (batch); b_++) {                                            \
-        const XT *xb_ = (x) + b_ * (nin);                                                  \
-        for (uint32_t i_ = 0; i_ < (nin); i_++) (events) += xb_[i_] != 0;                  \
-        for (uint32_t o_ = 0; o_ < (nout); o_++) {                                         \
-            const WT *row_ = (w) + o_ * (nin);                                             \
-            ACC acc_ = (bias) ? (ACC)(bias)[o_] : (ACC)0;                                  \
-            for (uint32_t i_ = 0; i_ < (nin); i_++) acc_ += (ACC)xb_[i_] * row_[i_];       \
-            (y)[b_ * (nout) + o_] = STORE(acc_);                                           \
-        }                                                                                  \
-    }
-
-/* The same sums from the transposed weights wt[i][o]: only non-zero inputs are visited, each
- * adding one contiguous row into the sums of its sample, ACC_ROW (an expression of b_: the nout
- * sums of sample b_). Inputs outermost: a weight row is read once for the whole batch. */
-#define SNN_LINEAR_EVENTS(XT, WT, ACC, STORE, ACC_ROW, x, wt, bias, y, batch, nin, nout, events) \
+/* y[b][o] = bias[o] + sum_i x[b][i] * wt[i][o] from the transposed weights: each input adds
+ * one contiguous weight row into the sums of its sample, ACC_ROW (an expression of b_: the
+ * nout sums of sample b_). With SKIP only non-zero inputs are visited (event path: cost ~
+ * spikes); a zero input adds nothing, so both paths give the same sums. Inputs outermost: a
+ * weight row is read once for the whole batch. events counts the non-zero inputs. */
+#define SNN_LINEAR_ROWS(XT, WT, ACC, STORE, SKIP, ACC_ROW, x, wt, bias, y, batch, nin, nout, events) \
     do {                                                                                   \
         for (uint32_t b_ = 0; b_ < (batch); b_++) {                                        \
             ACC *acc_ = (ACC_ROW);                                                         \
@@ -33,9 +22,9 @@
             const WT *row_ = (wt) + i_ * (nout);                                           \
             for (uint32_t b_ = 0; b_ < (batch); b_++) {                                    \
                 ACC xv_ = (ACC)(x)[b_ * (nin) + i_];                                       \
-                if (xv_ == 0) continue;                                                    \
+                if (xv_ != 0) (events)++;                                                  \
+                else if (SKIP) continue;                                                   \
                 ACC *acc_ = (ACC_ROW);                                                     \
-                (events)++;                                                                \
                 for (uint32_t o_ = 0; o_ < (nout); o_++) acc_[o_] += xv_ * row_[o_];       \
             }                                                                              \
         }                                                                                  \
