@@ -103,6 +103,12 @@ def make_resource_manager(backend: str | None):
     definitions plus byte-level models for the stateful exchanges)."""
     import pyvisa
 
+    if backend is not None and backend.endswith("@sim"):
+        try:
+            import pyvisa_sim  # noqa: F401 - only the simulated backend needs it
+        except ImportError as e:
+            raise MeterError("simulated instruments need pyvisa-sim: "
+                             "pip install 'edgert[test]' (or pyvisa-sim)") from e
     if backend == "@sim":
         from .sim.visa import simulated_visa
         return pyvisa.ResourceManager(simulated_visa())
