@@ -66,27 +66,7 @@ const char *port_name(void) { return "qemu-mps2-an386"; }
 const char *port_counter(void) { return "systick"; }
 uint32_t port_clock_hz(void) { return 25000000u; }
 
-/* ---- start-up ---- */
-extern uint32_t __data_start, __data_end, __data_load, __bss_start, __bss_end, __stack_top;
-int main(void);
-
-void reset_handler(void)
-{
-    uint32_t *src = &__data_load, *dst = &__data_start;
-    while (dst < &__data_end) *dst++ = *src++;
-    for (dst = &__bss_start; dst < &__bss_end; dst++) *dst = 0;
-    main();
-    for (;;) {}
-}
-
-void systick_handler(void) { systick_wraps++; }
-static void hang(void) { for (;;) {} }
-
-__attribute__((section(".vectors"), used))
-static void (*const vectors[16])(void) = {
-    (void (*)(void))&__stack_top, reset_handler, hang, hang, hang, hang, hang, 0, 0, 0, 0,
-    hang, hang, 0, hang, systick_handler,
-};
+void systick_handler(void) { systick_wraps++; }   /* vector in ports/cortex-m/startup.c */
 
 int main(void)
 {

@@ -1,4 +1,4 @@
-/* qemu-system-riscv32 -M virt -bios none: the reset ROM jumps here (0x80000000, M-mode). */
+/* RISC-V start-up shared by the RISC-V ports: M-mode, interrupts off, gp/sp, clear .bss, main. */
     .section .text.start, "ax"
     .globl _start
 _start:
