@@ -82,6 +82,9 @@ ATTR_SPEC = {  # attr -> number of int32 values ("C": one per output channel)
     "CONV_2D_F32": _GEOM, "DEPTHWISE_CONV_2D_F32": {**_GEOM, "depth_multiplier": 1},
     "AVERAGE_POOL_2D_F32": {**_GEOM, "filter": 2}, "MAX_POOL_2D_F32": {**_GEOM, "filter": 2},
 }
+_FLOAT_ATTRS = {op: ("act_min", "act_max") for op in ("CONV_2D_F32", "DEPTHWISE_CONV_2D_F32", "FULLY_CONNECTED_F32",
+                                                      "AVERAGE_POOL_2D_F32", "MAX_POOL_2D_F32", "ADD_F32")}
+_FLOAT_ATTRS.update({"SOFTMAX_F32": ("beta",), "QUANTIZE": ("scale",), "DEQUANTIZE": ("scale",)})
 _RANGES = {"stride": (1, 1 << 16), "dilation": (1, 1 << 16), "pad": (0, 1 << 16), "filter": (1, 1 << 16),
            "shift": (-31, 31), "zp_in": (-128, 127), "zp_out": (-128, 127), "zp": (-128, 127),
            "act_min": (-128, 127), "act_max": (-128, 127), "left_shift": (0, 23), "multiplier": (0, I32_MAX),
@@ -105,7 +108,11 @@ def check_attrs(call: Call) -> None:
         lo, hi = _RANGES.get(name, (I32_MIN, I32_MAX))
         if v.min() < lo or v.max() > hi:
             _bad(call, f"attribute {name!r} outside [{lo}, {hi}]")
-    if call.node.op in ("QUANTIZE", "DEQUANTIZE") and not np.all(np.asarray(call.attr("scale", 0.0), np.float64) > 0):
+    for name in _FLOAT_ATTRS.get(call.node.op, ()):
+        v = np.atleast_1d(np.asarray(call.attr(name)))
+        if v.dtype.kind != "f" or v.size != 1 or np.isnan(v[0]):
+            _bad(call, f"attribute {name!r} must be one number")
+    if call.node.op in ("QUANTIZE", "DEQUANTIZE") and not call.attr("scale") > 0:
         _bad(call, "attribute 'scale' must be positive")
     if call.node.op in _UNARY:
         x = call.inputs[0]
@@ -216,15 +223,28 @@ def fully_connected(call: Call):
     return [_requantize(wrap32(acc), call).reshape(call.out_tensor(0).shape)]
 
 
+def _weight_shape(node, tensors, rank: int) -> tuple[int, ...] | None:
+    """Shape of input 1 if it has the expected rank (MAC counts must not fail on a bad file:
+    the kernels report that)."""
+    if len(node.inputs) < 2 or not 0 <= node.inputs[1] < len(tensors):
+        return None
+    shape = tensors[node.inputs[1]].shape
+    return shape if len(shape) == rank else None
+
+
 def conv_macs(node, tensors):
-    w = tensors[node.inputs[1]].shape  # conv [KH, KW, C_in, C_out], depthwise [1, KH, KW, C]
+    w = _weight_shape(node, tensors, 4)  # conv [KH, KW, C_in, C_out], depthwise [1, KH, KW, C]
+    if w is None:
+        return 0
     per_output = w[1] * w[2] if node.op.startswith("DEPTHWISE") else w[0] * w[1] * w[2]
     return int(np.prod(tensors[node.outputs[0]].shape)) * per_output
 
 
 def fc_macs(node, tensors):
-    return int(np.prod(tensors[node.inputs[1]].shape)) * (
-        int(np.prod(tensors[node.outputs[0]].shape)) // tensors[node.inputs[1]].shape[0])
+    w = _weight_shape(node, tensors, 2)
+    if w is None or w[0] == 0:
+        return 0
+    return w[0] * w[1] * (int(np.prod(tensors[node.outputs[0]].shape)) // w[0])
 
 
 # ---- pooling --------------------------------------------------------------------------
@@ -258,8 +278,9 @@ def max_pool(call: Call):
 
 
 def pool_macs(node, tensors):
-    fh, fw = node.attrs["filter"]
-    return int(np.prod(tensors[node.outputs[0]].shape)) * fh * fw
+    window = np.atleast_1d(np.asarray(node.attrs.get("filter", 0)))
+    taps = int(np.prod(window)) if window.dtype.kind in "iu" and window.size == 2 else 0
+    return int(np.prod(tensors[node.outputs[0]].shape)) * taps
 
 
 # ---- elementwise ----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from edgert.errors import EdgertError
 from edgert.runtime.compiler import Model
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models" / "mlperf_tiny"
-SEEDS = ("kws_ref_model", "ad01_int8", "str_ww_ref_model", "pretrainedResnet_quant")
+SEEDS = ("kws_ref_model", "ad01_int8", "str_ww_ref_model", "pretrainedResnet_quant", "ad01_fp32", "kws_ref_model_float32")
 HEADER_BYTES = 64
 VALUES = [0, 1, 2, 3, 31, 32, 64, 255, 65535, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFFE1]
 
