@@ -171,6 +171,70 @@ def _random_input(session, seed: int):
 
 
 @main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--port", default="qemu-riscv32", show_default=True,
+              help="board: serial URL (/dev/ttyUSB0, socket://HOST:PORT) or an emulated board name")
+@click.option("--meter", "meter_spec", default="sim:", show_default=True,
+              help="meter spec: ppk2:/dev/ttyACM0, visa:RESOURCE, jetson:, ina:/dev/ttyUSB0, sim:")
+@click.option("-n", "n", default=20, show_default=True, help="inferences per run")
+@click.option("--repeats", default=3, show_default=True, help="runs; energy is their median (MLPerf Tiny)")
+@click.option("--device", help="profile for the estimate shown beside the measurement (default: the board's)")
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False), help="input .npy (default: random)")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False), help="save the trace (.npz or .csv)")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="write a PNG of the trace")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write the results as JSON")
+@click.option("--timeout", default=2.0, show_default=True, help="seconds per board reply")
+def measure(model, port, meter_spec, n, repeats, device, input_path, trace_path, plot_path, json_path, timeout):
+    """Measure energy per inference of MODEL on a board with a power meter."""
+    from edgert.devices.cli import deploy_if_needed, open_board
+    from edgert.measure import ESTIMATE_FOR_PORT, estimate, open_meter_for, run_measurement
+
+    m = edgert.load(model)
+    session = edgert.Session(m)
+    x = _load_input(input_path) if input_path else _random_input(session, 0)
+    with open_board(port, timeout) as board:
+        deploy_if_needed(board, m)
+        same = _same(board.run(x), session.run(x))
+        click.echo(f"board output {'equals' if same else 'DIFFERS FROM'} the host's")
+        profile = device or ESTIMATE_FOR_PORT.get(board.info().port)
+        report = estimate(m, profile, x) if profile else None
+        with open_meter_for(meter_spec, report) as meter:
+            result = run_measurement(board, meter, x, n, repeats)
+    click.echo(measure_table(result, report))
+    if trace_path:
+        result.trace.save(trace_path)
+        click.echo(f"wrote {trace_path}")
+    if plot_path:
+        result.trace.plot(plot_path, title=f"{Path(model).name} on {port}")
+        click.echo(f"wrote {plot_path}")
+    if json_path:
+        doc = {"measured": result.as_dict(), "estimate": None if report is None else report.to_dict()}
+        Path(json_path).write_text(json.dumps(doc, indent=2, default=float))
+    if not same:
+        sys.exit(1)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, dict):
+        return all(np.array_equal(a[k], b[k]) for k in a)
+    return bool(np.array_equal(a, b))
+
+
+def measure_table(result, report) -> str:
+    est = report is not None and report.energy_j is not None
+    rows = [["energy / inference (uJ)", round(result.energy_per_inference_j * 1e6, 3),
+             round(report.energy_j * 1e6, 3) if est else "-"],
+            ["latency (ms)", round(result.latency_s * 1e3, 3), round(report.latency_s * 1e3, 4) if report else "-"],
+            ["average power (mW)", round(result.average_power_w * 1e3, 3),
+             round(report.energy_j / report.latency_s * 1e3, 3) if est else "-"],
+            ["runs x inferences", f"{len(result.runs_energy_per_inference_j)} x {result.inferences_per_run}", ""],
+            ["inference markers", result.marker_source, ""]]
+    title = "measured" + (f" vs estimated on {report.device}" if report is not None else "")
+    return table.render(["", "measured", f"estimate ({report.device})" if report is not None else "estimate"],
+                        rows, title=title)
+
+
+@main.command()
 @click.option("--out", type=click.Path(file_okay=False), default="out/demo", show_default=True,
               help="folder for the compiled model, reports, traces and plots")
 def demo(out):

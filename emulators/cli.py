@@ -71,6 +71,25 @@ def _bytes(n: int) -> str:
     return f"{n} B"
 
 
+def compare_devices(m, x, wanted: dict, backend: str = "c") -> tuple[list[list], list[dict]]:
+    """Emulate model `m` on input `x` on every profile; one table row per profile, saying why
+    when a device cannot run it, and the reports as dicts."""
+    rows, reports = [], []
+    for profile in load_all():
+        cls = cost_model(profile.kind)
+        config = {k: v for k, v in wanted.items() if cls is not None and k in cls.OPTIONS}
+        try:
+            _, r = Emulator(m, profile, backend=backend, **config).run(x)
+        except EdgertError as e:
+            rows.append([profile.name, "-", "-", "-", "-", f"cannot run: {e}"])
+            continue
+        reports.append(r.to_dict())
+        energy = "-" if r.energy_j is None else r.energy_j * 1e6
+        status = r.summary.get("status") or ", ".join(f"{k}={v}" for k, v in r.config.items())
+        rows.append([profile.name, r.latency_s * 1e3, energy, r.cycles, r.macs / r.cycles if r.cycles else 0.0, status])
+    return rows, reports
+
+
 @click.command("emulate")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--device", default="gap8", show_default=True, help="profile name, or 'all' to compare every profile")
@@ -102,7 +121,6 @@ def emulate_cmd(model, device, cores, freq, operating_point, weights, kernels, f
               "weights": weights, "kernels": kernels, "fc_only": fc_only, "batch": batch, "precision": precision,
               "timestep_s": parse_seconds(timestep), "neurons_per_core": neurons_per_core, "disabled": disable or None}
     wanted = {k: v for k, v in wanted.items() if v is not None}
-    x = None
     if device != "all":
         emulator = Emulator(m, device, backend=backend, **wanted)
         x = _load_input(input_path) if input_path else _random_input(emulator.session, seed)
@@ -115,22 +133,8 @@ def emulate_cmd(model, device, cores, freq, operating_point, weights, kernels, f
             report.plot(plot_path)
             click.echo(f"wrote {plot_path}")
         return
-    rows, reports = [], []
-    for profile in load_all():
-        cls = cost_model(profile.kind)
-        config = {k: v for k, v in wanted.items() if cls is not None and k in cls.OPTIONS}
-        try:
-            emulator = Emulator(m, profile, backend=backend, **config)
-            if x is None:
-                x = _load_input(input_path) if input_path else _random_input(emulator.session, seed)
-            _, r = emulator.run(x)
-        except EdgertError as e:
-            rows.append([profile.name, "-", "-", "-", "-", f"cannot run: {e}"])
-            continue
-        reports.append(r.to_dict())
-        energy = "-" if r.energy_j is None else r.energy_j * 1e6
-        status = r.summary.get("status") or ", ".join(f"{k}={v}" for k, v in r.config.items())
-        rows.append([profile.name, r.latency_s * 1e3, energy, r.cycles, r.macs / r.cycles if r.cycles else 0.0, status])
+    x = _load_input(input_path) if input_path else _random_input(edgert.Session(m, backend=backend), seed)
+    rows, reports = compare_devices(m, x, wanted, backend)
     click.echo(table.render(["device", "ms", "uJ", "cycles", "MAC/cyc", "config / status"], rows, title=model))
     if json_path:
         with open(json_path, "w") as f:
