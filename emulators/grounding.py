@@ -35,6 +35,7 @@ from .native_events import events
 BOARDS = {"rv32imc": "qemu-riscv32", "armv7e-m": "qemu-mps2-an386"}  # ISA -> QEMU board
 PROFILES = {"rv32imc": "rv32imc", "armv7e-m": "cortex-m4"}  # ISA -> ISA-only profile
 OP_TOLERANCE, MODEL_TOLERANCE = 0.10, 0.05
+GATHER_STACK = 512  # int8_conv.c gathers windows of up to this many bytes on the stack
 
 
 # -- measuring on QEMU ------------------------------------------------------------------------
@@ -50,8 +51,15 @@ def _ticks_to_instructions(board_name: str, info) -> float:
 
 
 def random_inputs(model: Model, rng: np.random.Generator) -> dict:
-    return {model.graph.tensors[i].name: rng.integers(-128, 128, size=model.graph.tensors[i].shape).astype(
-        model.graph.tensors[i].dtype) for i in model.graph.inputs}
+    """int8 inputs uniform over the range, float inputs standard normal."""
+    out = {}
+    for i in model.graph.inputs:
+        t = model.graph.tensors[i]
+        if t.dtype.startswith("float"):
+            out[t.name] = rng.standard_normal(t.shape).astype(t.dtype)
+        else:
+            out[t.name] = rng.integers(-128, 128, size=t.shape).astype(t.dtype)
+    return out
 
 
 def measure(models: list, inputs: list[dict], board_name: str) -> list[list[float]]:
@@ -70,12 +78,12 @@ def measure(models: list, inputs: list[dict], board_name: str) -> list[list[floa
 
 # -- micro-benchmarks ------------------------------------------------------------------------
 
-def _graph(op: str, x_shapes, y_shape, consts=(), attrs=None, scratch: int = 0) -> Model:
+def _graph(op: str, x_shapes, y_shape, consts=(), attrs=None, scratch: int = 0, dtype: str = "int8") -> Model:
     """One node: activations `x_shapes`, constant inputs `consts` (arrays), output `y_shape`."""
     g = Graph()
-    ins = [g.add_tensor(Tensor(f"x{k}", "int8", s)) for k, s in enumerate(x_shapes)]
+    ins = [g.add_tensor(Tensor(f"x{k}", dtype, s)) for k, s in enumerate(x_shapes)]
     ins += [g.add_tensor(Tensor(f"c{k}", str(c.dtype), c.shape, data=c)) for k, c in enumerate(consts)]
-    y = g.add_tensor(Tensor("y", "int8", y_shape))
+    y = g.add_tensor(Tensor("y", dtype, y_shape))
     g.add_node(op, ins, [y], attrs or {}, scratch=scratch)
     g.inputs, g.outputs = ins[:len(x_shapes)], [y]
     return compile_graph(g)
@@ -90,15 +98,16 @@ def _conv(h, w, cin, cout, k, s, pad, depthwise=False) -> Model:
     kh, kw = (k, k) if isinstance(k, int) else k
     rng = np.random.default_rng(h * 1000 + cin * 10 + kh)
     oh, ow = (h + 2 * pad - kh) // s + 1, (w + 2 * pad - kw) // s + 1
-    wshape = (1, kh, kw, cout) if depthwise else (cout, kh, kw, cin)
+    wshape = (1, kh, kw, cout) if depthwise else (kh, kw, cin, cout)  # edgert's layouts: 1HWC, HWIO
     wt = rng.integers(-128, 128, size=wshape).astype(np.int8)
     bias = rng.integers(-1000, 1000, size=cout).astype(np.int32)
     attrs = {"stride": [s, s], "dilation": [1, 1], "pad": [pad, pad], **_requant(cout)}
     if depthwise:
         attrs["depth_multiplier"] = 1
-    direct = depthwise or (kh == kw == 1 and pad == 0)  # as the importer: a gathered conv needs 4 windows of scratch
+    # as the importer: a window gathered off the stack needs 4 windows of node scratch
+    on_stack = depthwise or (kh == kw == 1 and pad == 0) or kh * kw * cin <= GATHER_STACK
     return _graph("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [(1, h, w, cin)], (1, oh, ow, cout),
-                  [wt, bias, bias], attrs, scratch=0 if direct else 4 * kh * kw * cin)
+                  [wt, bias, bias], attrs, scratch=0 if on_stack else 4 * kh * kw * cin)
 
 
 def micro_benchmarks() -> list[Model]:
@@ -109,11 +118,13 @@ def micro_benchmarks() -> list[Model]:
         (4, 3, 24, 16, 1, 1, 0), (8, 8, 8, 8, 3, 1, 1), (8, 8, 4, 16, 3, 2, 1), (10, 6, 2, 8, 5, 1, 2),
         (12, 12, 3, 8, 3, 2, 0), (7, 9, 16, 8, 3, 1, 0), (10, 4, 1, 12, 4, 2, 1), (6, 6, 16, 16, 1, 2, 0),
         (9, 9, 8, 4, 5, 2, 2), (5, 11, 12, 6, 3, 1, 1), (4, 4, 16, 80, 1, 1, 0), (5, 5, 8, 70, 3, 1, 1),
-        (12, 3, 4, 8, (7, 1), 1, 0), (4, 12, 6, 6, (1, 6), 1, 0), (10, 5, 2, 10, (10, 4), 2, 1)]]
+        (12, 3, 4, 8, (7, 1), 1, 0), (4, 12, 6, 6, (1, 6), 1, 0), (10, 5, 2, 10, (10, 4), 2, 1),
+        (6, 6, 64, 24, 3, 1, 1), (7, 3, 20, 33, 1, 1, 0)]]
     models += [_conv(h, w, c, c, k, s, p, depthwise=True) for h, w, c, k, s, p in [
         (8, 8, 8, 3, 1, 1), (6, 6, 70, 3, 1, 1), (9, 9, 16, 3, 2, 0), (10, 10, 4, 5, 1, 2),
         (7, 5, 32, 3, 2, 1), (4, 4, 130, 3, 1, 0), (12, 6, 2, 3, 1, 1), (20, 1, 40, (7, 1), 1, 0),
-        (16, 1, 100, (12, 1), 1, 0), (3, 14, 24, (1, 9), 1, 0)]]
+        (16, 1, 100, (12, 1), 1, 0), (3, 14, 24, (1, 9), 1, 0), (5, 9, 12, 3, 1, 1), (6, 7, 64, 3, 2, 1),
+        (9, 5, 20, (2, 3), 1, 0), (4, 13, 8, 5, 2, 2), (8, 3, 100, 3, 1, 1)]]
     rng = np.random.default_rng(7)
     for batches, units, depth in [(1, 10, 64), (1, 128, 40), (2, 16, 100), (1, 3, 640), (4, 7, 9)]:
         wt = rng.integers(-128, 128, size=(units, depth)).astype(np.int8)
@@ -129,12 +140,55 @@ def micro_benchmarks() -> list[Model]:
            "shift": [-2, 0, -17], "act_min": -128, "act_max": 127}
     for shape in [(1, 4, 4, 8), (1, 16, 16, 3), (1, 10, 10, 20)]:
         models.append(_graph("ADD", [shape, shape], shape, (), add))
-    for rows, depth in [(1, 10), (1, 100), (4, 12), (3, 2)]:
+    # input scalings vary how many bits each exponential's argument has set
+    for (rows, depth), (mult, shift, diff_min) in zip(
+            [(1, 10), (1, 100), (4, 12), (3, 2), (2, 40), (1, 64), (5, 8), (1, 30)],
+            [(1476210432, 24, -124), (1476210432, 24, -124), (1073741824, 20, -250), (1476210432, 24, -124),
+             (1610612736, 22, -200), (1073741824, 18, -255), (1879048192, 25, -60), (1200000000, 21, -255)]):
         models.append(_graph("SOFTMAX", [(rows, depth)], (rows, depth), (),
-                             {"multiplier": 1476210432, "shift": 24, "diff_min": -124}))
+                             {"multiplier": mult, "shift": shift, "diff_min": diff_min}))
     for shape, out in [((1, 1, 1, 64), (1, 64)), ((1, 8, 8, 20), (64, 20)), ((4, 100), (400,))]:
         models.append(_graph("RESHAPE", [shape], out))
         models.append(_reshape_chain(shape, out))
+    return models
+
+
+def float_micro_benchmarks() -> list[Model]:
+    """The float32 kernels (soft float on both QEMU boards) over the same kinds of shapes."""
+    rng = np.random.default_rng(11)
+    act = {"act_min": 0.0, "act_max": 3.4e38}  # ReLU, as most float models fuse it
+    models = []
+    for h, w, cin, cout, k, s, p in [(8, 8, 4, 8, 3, 1, 1), (6, 6, 8, 4, 1, 1, 0), (9, 7, 2, 6, 3, 2, 0),
+                                     (10, 4, 1, 8, (10, 4), 2, 1), (5, 5, 16, 4, (3, 1), 1, 1), (7, 7, 3, 5, 5, 2, 2),
+                                     (4, 9, 6, 3, (1, 5), 1, 0), (6, 3, 4, 12, (4, 2), 1, 1), (8, 8, 12, 2, 1, 2, 0),
+                                     (3, 3, 30, 6, 3, 1, 1), (12, 2, 2, 4, (6, 1), 3, 2)]:
+        kh, kw = (k, k) if isinstance(k, int) else k
+        oh, ow = (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
+        wt = rng.standard_normal((kh, kw, cin, cout)).astype(np.float32)
+        models.append(_graph("CONV_2D_F32", [(1, h, w, cin)], (1, oh, ow, cout), [wt, rng.standard_normal(cout).astype(np.float32)],
+                             {"stride": [s, s], "dilation": [1, 1], "pad": [p, p], **act}, dtype="float32"))
+    for h, w, c, k, s, p in [(8, 8, 8, 3, 1, 1), (6, 6, 20, 3, 2, 0), (10, 6, 4, (5, 3), 1, 2), (5, 5, 70, 3, 1, 1),
+                             (12, 1, 16, (7, 1), 1, 0), (4, 10, 6, (1, 4), 1, 1), (9, 9, 3, 5, 2, 2), (6, 6, 1, 3, 1, 1),
+                             (7, 5, 40, (2, 2), 2, 0)]:
+        kh, kw = (k, k) if isinstance(k, int) else k
+        oh, ow = (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
+        wt = rng.standard_normal((1, kh, kw, c)).astype(np.float32)
+        models.append(_graph("DEPTHWISE_CONV_2D_F32", [(1, h, w, c)], (1, oh, ow, c), [wt, rng.standard_normal(c).astype(np.float32)],
+                             {"stride": [s, s], "dilation": [1, 1], "pad": [p, p], "depth_multiplier": 1, **act}, dtype="float32"))
+    for batches, units, depth in [(1, 10, 64), (1, 32, 20), (2, 8, 50), (1, 3, 200)]:
+        wt = rng.standard_normal((units, depth)).astype(np.float32)
+        models.append(_graph("FULLY_CONNECTED_F32", [(batches, depth)], (batches, units),
+                             [wt, rng.standard_normal(units).astype(np.float32)], act, dtype="float32"))
+    for op in ("AVERAGE_POOL_2D_F32", "MAX_POOL_2D_F32"):
+        for h, w, c, kh, kw, s, p in [(8, 8, 6, 2, 2, 2, 0), (25, 5, 8, 25, 5, 1, 0), (7, 7, 3, 3, 3, 1, 1), (6, 6, 16, 3, 3, 2, 0),
+                                      (4, 4, 40, 4, 4, 4, 0), (9, 3, 2, 3, 3, 1, 1), (10, 10, 1, 5, 2, 2, 0)]:
+            oh, ow = (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
+            models.append(_graph(op, [(1, h, w, c)], (1, oh, ow, c), (),
+                                 {"filter": [kh, kw], "stride": [s, s], "pad": [p, p], **act}, dtype="float32"))
+    for shape in [(1, 4, 4, 8), (1, 10, 10, 6), (1, 3, 3, 50)]:
+        models.append(_graph("ADD_F32", [shape, shape], shape, (), act, dtype="float32"))
+    for rows, depth in [(1, 10), (1, 60), (3, 12), (5, 2), (2, 30)]:
+        models.append(_graph("SOFTMAX_F32", [(rows, depth)], (rows, depth), (), {"beta": 1.0}, dtype="float32"))
     return models
 
 
@@ -198,7 +252,7 @@ def predict(model: Model, x: dict, per_event: dict[str, dict[str, float]]) -> li
 
 def calibrate(path: Path = CALIBRATION_PATH) -> dict:
     """Run the micro-benchmarks on every QEMU board and store instructions per event."""
-    models = micro_benchmarks()
+    models = micro_benchmarks() + float_micro_benchmarks()
     rng = np.random.default_rng(0)
     inputs = [random_inputs(m, rng) for m in models]
     result = {}

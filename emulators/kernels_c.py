@@ -56,9 +56,11 @@ _BYTE_LOOP = mix(load=1, store=1, alu=2, branch_taken=1)  # gather / copy / fill
 _CONTROL = mix(alu=6, load=2, store=1, branch=2, branch_taken=1, jump=0.5)  # setup, bounds, dispatch
 _FIXED_EXP = mix(alu=20, mul=4, mulh=4, load=1, branch=4, store=1)  # fixed-point exp and reciprocal
 EVENT_CLASSES = {
-    "dot_k": _MAC_LOOP, "mac": _MAC_LOOP, "elem": _MAC_LOOP, "out": _RESCALE,
+    "tile16_k": _MAC_LOOP, "tile8_k": _MAC_LOOP, "tile1_k": _MAC_LOOP, "quad_k": _MAC_LOOP, "single_k": _MAC_LOOP,
+    "mac": _MAC_LOOP, "elem": _MAC_LOOP, "elem_lanes8": _MAC_LOOP,
+    "out": _RESCALE,
     "gather_byte": _BYTE_LOOP, "pad_byte": _BYTE_LOOP, "byte_forward": _BYTE_LOOP, "byte_backward": _BYTE_LOOP,
-    ("ADD", "elem"): _RESCALE, ("SOFTMAX", "exp"): _FIXED_EXP,
+    ("ADD", "elem"): _RESCALE, ("SOFTMAX", "exp"): _FIXED_EXP, ("SOFTMAX", "exp_bit"): _RESCALE,
 }
 
 
@@ -79,15 +81,17 @@ def calibrated_mix(work: Work, isa: str) -> Mix | None:
     return total
 
 
-def native_mix(work: Work, isa: str) -> Mix:
+def native_mix(work: Work, isa: str, fpu: bool = False) -> Mix:
     """Whole-node instruction mix of OUR C kernel (native/src) for `work` on `isa`: calibrated
-    where QEMU grounding covers the op, else the reference-loop estimate."""
-    calibrated = calibrated_mix(work, isa)
+    where QEMU grounding covers the op, else the reference-loop estimate. The QEMU firmware is
+    built for soft float, so float kernels use the calibration only on units without an FPU."""
+    calibrated = None if (work.float_math and fpu) else calibrated_mix(work, isa)
     return calibrated if calibrated is not None else reference_mix(work, isa)
 
 
-def reference_mix(work: Work, isa: str) -> Mix:
-    """Whole-node instruction mix of TFLite Micro's reference kernel loops for `work` on `isa`."""
+def reference_mix(work: Work, isa: str, fpu: bool = False) -> Mix:
+    """Whole-node instruction mix of TFLite Micro's reference kernel loops for `work` on `isa`
+    (floating point as FPU or soft-float classes alike: the cycle table tells them apart)."""
     if isa not in TERM:
         raise ValueError(f"no portable-C instruction model for ISA {isa!r}; known: {sorted(TERM)}")
     term = FLOAT_TERM if work.float_math else TERM[isa]

@@ -18,7 +18,7 @@ STEP_1X2 = mix(load=4, alu=4, simd_mac=4, branch_taken=1)  # leftover channel or
 IM2COL_WORD = mix(load=1, alu=4, store=2)  # 4 int8 -> two 16-bit pairs
 
 
-def kernel_mix_cmsis(work: Work, isa: str = "armv7e-m") -> Mix:
+def kernel_mix_cmsis(work: Work, isa: str = "armv7e-m", fpu: bool = False) -> Mix:
     if work.float_math or work.kind not in ("conv", "fc", "dwconv"):
         return reference_mix(work, isa)
     steps = math.ceil(work.reduction / 4)

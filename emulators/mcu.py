@@ -43,6 +43,7 @@ class McuModel(DeviceModel):
         self.op = profile.operating_point(unit["clock"], cfg["freq_hz"], cfg["operating_point"])
         self.freq = cfg["freq_hz"] or self.op.clocks_hz[unit["clock"]]
         self.tables = CycleTables(profile, features)
+        self.features = features
         self.kernels = cfg["kernels"]
         self.wait_states = self.op.fields.get("flash_wait_states", 0)
         self._place(cfg["weights"])
@@ -78,7 +79,7 @@ class McuModel(DeviceModel):
     def node_cost(self, index, activity, events=None):
         work = self.works[index] if events is None else replace(self.works[index], events=events)
         node = self.model.graph.nodes[index]
-        m = KERNELS[self.kernels](work, self.isa)
+        m = KERNELS[self.kernels](work, self.isa, bool(self.features.get("fpu_double" if work.double else "fpu")))
         counted, unknown = activity_mix(activity, work.float_math)
         m = m.plus(counted)  # data-dependent work on top of the shape-based part
         for name in unknown:

@@ -41,12 +41,20 @@ def data_events(node: Node, graph: Graph, inputs: list | None) -> dict[str, int]
     return {} if fn is None else fn(node, graph, inputs)
 
 
+def filter_hw(shape, cin: int, cout: int, depthwise: bool) -> tuple[int, int]:
+    """(KH, KW) of a filter in any layout the importers write: depthwise [1, KH, KW, C];
+    convolution [C_out, KH, KW, C_in] (TFLite's OHWI) or [KH, KW, C_in, C_out] (HWIO)."""
+    if depthwise or (shape[0] == cout and shape[3] == cin):
+        return int(shape[1]), int(shape[2])
+    return int(shape[0]), int(shape[1])
+
+
 def _geometry(node: Node, graph: Graph):
     t = graph.tensors
     n, h, w, cin = t[node.inputs[0]].shape
     _, oh, ow, cout = t[node.outputs[0]].shape
-    if node.op.startswith(("CONV", "DEPTHWISE")):
-        kh, kw = t[node.inputs[1]].shape[1:3]
+    if node.op.startswith(("CONV", "DEPTHWISE")):  # int8 and _F32 variants
+        kh, kw = filter_hw(t[node.inputs[1]].shape, cin, cout, node.op.startswith("DEPTHWISE"))
     else:
         kh, kw = node.attrs["filter"]
     sh, sw = node.attrs["stride"]
@@ -61,36 +69,67 @@ def _valid_taps(size, out, k, s, d, pad) -> np.ndarray:
     return ((pos >= 0) & (pos < size)).sum(axis=1)
 
 
+def _channel_tiles(cout: int) -> tuple[int, int, int, int]:
+    """int8_conv.c walks output channels in blocks of OC_BLOCK, each in tiles of 16, 8, then 1:
+    (blocks, tiles of 16, of 8, of 1) over all channels."""
+    blocks = math.ceil(cout / OC_BLOCK)
+    n16 = n8 = n1 = 0
+    for c0 in range(0, cout, OC_BLOCK):
+        a, rest = divmod(min(OC_BLOCK, cout - c0), 16)
+        b, c = divmod(rest, 8)
+        n16, n8, n1 = n16 + a, n8 + b, n1 + c
+    return blocks, n16, n8, n1
+
+
+def _requant_calls(cout: int, pixels: int, pixel_blocks: int) -> dict:
+    """Requantisation: one call per block of pixels when all channels fit one block (the
+    per-channel parameters are repeated 4x up front), else one per pixel and channel block."""
+    if cout <= OC_BLOCK:
+        return {"requant_call": pixel_blocks, "rep_param": PIX_BLOCK * cout}
+    return {"requant_call": pixels * math.ceil(cout / OC_BLOCK), "rep_param": 0}
+
+
 def _conv(node: Node, graph: Graph) -> dict:
     """int8_conv.c: blocks of 4 output pixels (the tail repeats its last pixel); each pixel's
-    K = KH*KW*C_in window is gathered into scratch (taps outside the image filled with zp_in)
-    unless a 1x1 unpadded conv reads it in place; dot_4xn runs K steps of 4 MACs per output
-    channel, in blocks of OC_BLOCK channels; each real output is requantised."""
+    K = KH*KW*C_in window is gathered (taps outside the image filled with zp_in) unless a 1x1
+    unpadded conv reads it in place; the output channels go in tiles of 16, 8 and 1, each a
+    K-step loop over 4 pixels x the tile; each real output is requantised."""
     n, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw = _geometry(node, graph)
     pixels = n * oh * ow
     blocks = math.ceil(pixels / PIX_BLOCK)
     k_len = kh * kw * cin
-    ev = {"call": 1, "block": blocks, "oc_block": blocks * math.ceil(cout / OC_BLOCK), "dot_oc": blocks * cout,
-          "dot_k": blocks * cout * k_len, "out": pixels * cout}
+    oc_blocks, n16, n8, n1 = _channel_tiles(cout)
+    ev = {"call": 1, "block": blocks, "oc_block": blocks * oc_blocks,
+          "tile16": blocks * n16, "tile16_k": blocks * n16 * k_len, "tile8": blocks * n8,
+          "tile8_k": blocks * n8 * k_len, "tile1": blocks * n1, "tile1_k": blocks * n1 * k_len,
+          "out": pixels * cout, **_requant_calls(cout, pixels, blocks)}
     if kh == kw == 1 and ph == pw == 0:
         ev["direct_pixel"] = blocks * PIX_BLOCK
         return ev
     vy, vx = _valid_taps(h, oh, kh, sh, dh, ph), _valid_taps(w, ow, kw, sw, dw, pw)
     repeats = blocks * PIX_BLOCK - pixels  # the tail block gathers the last pixel again
     valid = n * int(vy.sum()) * int(vx.sum()) + repeats * int(vy[-1]) * int(vx[-1])
-    ev.update({"gather_row": blocks * PIX_BLOCK * kh, "gather_tap": blocks * PIX_BLOCK * kh * kw, "gather_byte": valid * cin,
-               "pad_byte": (blocks * PIX_BLOCK * kh * kw - valid) * cin})
+    ev.update({"gather_row": blocks * PIX_BLOCK * kh, "gather_tap": blocks * PIX_BLOCK * kh * kw,
+               "gather_byte": valid * cin, "pad_byte": (blocks * PIX_BLOCK * kh * kw - valid) * cin})
     return ev
 
 
 def _depthwise(node: Node, graph: Graph) -> dict:
-    """int8_conv.c: per output pixel and block of OC_BLOCK channels, one pass of the block per
-    filter tap (a tap outside the image reads a row of zp_in: same loop), then requantisation."""
-    n, h, w, cin, oh, ow, cout, kh, kw, *_ = _geometry(node, graph)
+    """int8_conv.c: up to 4 output pixels of a row at a time, per block of OC_BLOCK channels:
+    every filter tap, for each pixel a multiply-accumulate over the block's channels (a tap
+    outside the image reads a row of zp_in), then requantisation. Blocks narrower than 16
+    channels run 8-lane chunks first, then a scalar tail."""
+    n, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw = _geometry(node, graph)
     pixels = n * oh * ow
-    blocks = pixels * math.ceil(cout / OC_BLOCK)
-    return {"call": 1, "block": blocks, "tap_row": blocks * kh, "tap": blocks * kh * kw,
-            "elem": pixels * kh * kw * cout, "out": pixels * cout}
+    row_blocks = n * oh * math.ceil(ow / PIX_BLOCK)
+    oc_blocks = math.ceil(cout / OC_BLOCK)
+    valid = n * int(_valid_taps(h, oh, kh, sh, dh, ph).sum()) * int(_valid_taps(w, ow, kw, sw, dw, pw).sum())
+    widths = [min(OC_BLOCK, cout - c0) for c0 in range(0, cout, OC_BLOCK)]
+    lanes = sum(8 * (nb // 8) for nb in widths if nb < 16)  # per tap and pixel
+    return {"call": 1, "block": row_blocks * oc_blocks, "tap": row_blocks * oc_blocks * kh * kw,
+            "tap_pixel": pixels * oc_blocks * kh * kw, "tap_outside": (pixels * kh * kw - valid) * oc_blocks,
+            "elem": pixels * kh * kw * (cout - lanes), "elem_lanes8": pixels * kh * kw * lanes,
+            "out": pixels * cout, **_requant_calls(cout, pixels, row_blocks)}
 
 
 def _pool(node: Node, graph: Graph) -> dict:
@@ -103,10 +142,16 @@ def _pool(node: Node, graph: Graph) -> dict:
 
 
 def _fully_connected(node: Node, graph: Graph) -> dict:
+    """int8_fc.c: per batch row, four units per pass over the input, then the remaining units
+    one by one, each group requantised in one call. float_ops.c: one unit at a time."""
     t = graph.tensors
     units, depth = t[node.inputs[1]].shape
-    batches = t[node.inputs[0]].nbytes // depth
-    return {"call": 1, "out": batches * units, "mac": batches * units * depth}
+    batches = math.prod(t[node.inputs[0]].shape) // depth
+    if node.op.endswith("_F32"):
+        return {"call": 1, "out": batches * units, "mac": batches * units * depth}
+    quads, singles = divmod(units, 4)
+    return {"call": 1, "batch": batches, "quad": batches * quads, "quad_k": batches * quads * depth,
+            "single": batches * singles, "single_k": batches * singles * depth, "out": batches * units}
 
 
 def _add(node: Node, graph: Graph) -> dict:
@@ -124,12 +169,36 @@ def _softmax(node: Node, graph: Graph) -> dict:
 
 
 def _softmax_exps(node: Node, graph: Graph, inputs) -> dict:
-    """int8_softmax.c evaluates exp (twice: sum, then output) for logits within diff_min of the row max."""
+    """int8_softmax.c evaluates the fixed-point exp (twice: sum, then output) for logits within
+    diff_min of the row maximum; exp(0) returns at once, and every other exp multiplies once
+    per set bit of its argument's integer part (gemmlowp's exp_on_negative_values). Without
+    the values: every logit pays a full exp with all seven bits set (the upper bound)."""
+    size = math.prod(graph.tensors[node.inputs[0]].shape)
     if inputs is None:
-        return {"exp": math.prod(graph.tensors[node.inputs[0]].shape)}
-    x = np.asarray(inputs[0], np.int32)
+        return {"exp": size, "exp_bit": 7 * size, "exp_max": 0}
+    x = np.asarray(inputs[0], np.int64)
     x = x.reshape(-1, x.shape[-1])
-    return {"exp": int(np.count_nonzero(x - x.max(axis=1, keepdims=True) >= int(node.attrs["diff_min"])))}
+    d = x - x.max(axis=1, keepdims=True)
+    computed = d >= int(node.attrs["diff_min"])
+    a = _srdhm((d[computed & (d != 0)] << int(node.attrs["shift"])), int(node.attrs["multiplier"]))
+    quarter = 1 << 24
+    rem = ((a & (quarter - 1)) - quarter) - a
+    bits = sum(int(np.count_nonzero((rem >> (24 + k)) & 1)) for k in range(7))
+    return {"exp": int(a.size), "exp_bit": bits, "exp_max": int(np.count_nonzero(d == 0))}
+
+
+def _srdhm(a: np.ndarray, b: int) -> np.ndarray:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int64 arrays (C division truncates)."""
+    ab = a * b
+    q = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    return np.sign(q) * (np.abs(q) >> 31)
+
+
+def _softmax_f32(node: Node, graph: Graph) -> dict:
+    """float_ops.c: per row a max scan, an exponential per element (the row maximum's is
+    exp(0), which the soft-float routine returns early), a sum and a division per element."""
+    ev = _softmax(node, graph)
+    return {"call": 1, "row": ev["row"], "non_max": ev["elem"] - ev["row"]}
 
 
 def _copy(node: Node, graph: Graph) -> dict:
@@ -145,9 +214,41 @@ def _elementwise(node: Node, graph: Graph) -> dict:
     return {"call": 1, "elem": int(np.prod(graph.tensors[node.outputs[0]].shape, dtype=np.int64))}
 
 
+def _conv_f32(node: Node, graph: Graph) -> dict:
+    """float_conv.c: per output pixel, the filter rows and taps inside the image; per such tap
+    and input channel, a multiply-add into every output channel (soft float on the QEMU boards)."""
+    n, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw = _geometry(node, graph)
+    vy, vx = _valid_taps(h, oh, kh, sh, dh, ph), _valid_taps(w, ow, kw, sw, dw, pw)
+    pixels = n * oh * ow
+    taps_in = n * int(vy.sum()) * int(vx.sum())
+    return {"call": 1, "pixel": pixels, "out": pixels * cout, "row": pixels * kh,
+            "tap": n * int(vy.sum()) * ow * kw, "tap_in": taps_in, "ic": taps_in * cin, "mac": taps_in * cin * cout}
+
+
+def _depthwise_f32(node: Node, graph: Graph) -> dict:
+    """float_conv.c: per output pixel, every channel per tap inside the image."""
+    n, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw = _geometry(node, graph)
+    vy, vx = _valid_taps(h, oh, kh, sh, dh, ph), _valid_taps(w, ow, kw, sw, dw, pw)
+    pixels = n * oh * ow
+    taps_in = n * int(vy.sum()) * int(vx.sum())
+    return {"call": 1, "pixel": pixels, "out": pixels * cout, "row": pixels * kh,
+            "tap": n * int(vy.sum()) * ow * kw, "tap_in": taps_in, "mac": taps_in * cout}
+
+
+def _pool_f32(node: Node, graph: Graph) -> dict:
+    """float_ops.c: per output pixel, every channel at each window position inside the image."""
+    n, h, w, cin, oh, ow, _, kh, kw, sh, sw, _, _, ph, pw = _geometry(node, graph)
+    pixels = n * oh * ow
+    window = n * int(_valid_taps(h, oh, kh, sh, 1, ph).sum()) * int(_valid_taps(w, ow, kw, sw, 1, pw).sum())
+    return {"call": 1, "pixel": pixels, "window": window, "elem": window * cin, "out": pixels * cin}
+
+
 _EVENTS = {
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _depthwise, "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool,
     "FULLY_CONNECTED": _fully_connected, "ADD": _add, "SOFTMAX": _softmax, "RESHAPE": _copy,
     "QUANTIZE": _elementwise, "REQUANTIZE": _elementwise, "DEQUANTIZE": _elementwise,
+    "CONV_2D_F32": _conv_f32, "DEPTHWISE_CONV_2D_F32": _depthwise_f32, "AVERAGE_POOL_2D_F32": _pool_f32,
+    "MAX_POOL_2D_F32": _pool_f32, "FULLY_CONNECTED_F32": _fully_connected, "ADD_F32": _elementwise,
+    "SOFTMAX_F32": _softmax_f32,
 }
 DATA_EVENTS = {"SOFTMAX": _softmax_exps}

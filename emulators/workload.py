@@ -111,7 +111,7 @@ def _windowed(node: Node, ins, outs, base: dict) -> Work:
     _, ho, wo, cout = outs[0].shape
     op = base_op(node.op)
     if op in CONV_OPS | DEPTHWISE_OPS:
-        kh, kw = ins[1].shape[1], ins[1].shape[2]
+        kh, kw = native_events.filter_hw(ins[1].shape, cin, cout, op in DEPTHWISE_OPS)
     else:  # the importer's window; global pooling when the shapes say so, else window = stride
         kh, kw = _pair(node, "filter") or ((h, w) if ho == wo == 1 else (max(h // ho, 1), max(w // wo, 1)))
     sh, sw = _pair(node, "stride") or (_infer_stride(h, ho, kh), _infer_stride(w, wo, kw))
