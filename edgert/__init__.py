@@ -4,10 +4,13 @@ from edgert.errors import (BoardError, EdgertError, FormatError, InputError, Met
                            ProfileError, UnsupportedOpError)
 from edgert.runtime import Graph, Model, Session, compile, load
 from edgert.emulators import emulate  # noqa: E402  (after runtime: the emulators build on it)
+from edgert.devices import Board, host_board, qemu_board  # noqa: E402
+from edgert.devices.meters import Trace, measure_energy, open_meter  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BoardError", "EdgertError", "FormatError", "Graph", "InputError", "MeterError", "Model",
-    "ModelError", "ProfileError", "Session", "UnsupportedOpError", "compile", "emulate", "load",
+    "Board", "BoardError", "EdgertError", "FormatError", "Graph", "InputError", "MeterError", "Model",
+    "ModelError", "ProfileError", "Session", "UnsupportedOpError", "Trace", "compile", "emulate",
+    "host_board", "load", "measure_energy", "open_meter", "qemu_board",
 ]
