@@ -89,3 +89,32 @@ def test_snntorch_recurrent_rleaky_spikes_equal():
     assert peer.sum() > 0
     for backend in ("c", "numba", "numpy"):
         assert np.array_equal(run_steps(edgert.Session(m, backend=backend), x), peer), backend
+
+
+def test_snntorch_synaptic_cubalif_spikes_equal():
+    """snnTorch Synaptic (syn <- alpha syn + x; mem <- beta mem + syn) exports CubaLIF; its
+    membrane integrates the current after this step's input: cuba_order="new"."""
+    torch = pytest.importorskip("torch")
+    snn = pytest.importorskip("snntorch")
+    pytest.importorskip("nirtorch")
+    from snntorch.export_nir import export_to_nir
+    from snntorch.utils import reset
+    torch.manual_seed(0)
+    sizes, layers = [20, 24, 6], []
+    for k in range(2):
+        n = sizes[k + 1]
+        layers += [torch.nn.Linear(sizes[k], n),
+                   snn.Synaptic(alpha=torch.full((n,), 0.7), beta=torch.rand(n) * 0.2 + 0.75,
+                                threshold=torch.full((n,), 0.5), init_hidden=True, output=k == 1)]
+    net = torch.nn.Sequential(*layers)
+    graph = export_to_nir(net, torch.zeros(1, sizes[0]), ignore_dims=[0])
+    x = spikes(80, (4, sizes[0]), 0.3)
+    reset(net)
+    with torch.no_grad():
+        peer = np.stack([net(torch.from_numpy(x[t]))[0].numpy() for t in range(80)])
+    assert 0 < peer.sum() < peer.size
+    m = edgert.compile(graph, batch=4, reset="subtract", reset_timing="next", cuba_order="new")
+    for backend in ("c", "numba", "numpy"):
+        assert np.array_equal(run_steps(edgert.Session(m, backend=backend), x), peer), backend
+    old = edgert.compile(graph, batch=4, reset="subtract", reset_timing="next")
+    assert not np.array_equal(run_steps(edgert.Session(old), x), peer)
