@@ -296,9 +296,9 @@ class _Importer:
         return self.g
 
     def _input_shape(self, name, node) -> tuple[int, ...]:
-        shape = node.input_type.get("input") if isinstance(getattr(node, "input_type", None), dict) else None
-        if shape is None:
-            shape = next(iter(node.input_type.values()), None) if getattr(node, "input_type", None) else None
+        shape = getattr(node, "input_type", None)
+        if isinstance(shape, dict):  # {"input": shape}; older files may use another single key
+            shape = shape.get("input", next(iter(shape.values()), None))
         try:
             shape = tuple(int(d) for d in np.atleast_1d(np.asarray(shape)).reshape(-1))
         except (TypeError, ValueError):
