@@ -121,10 +121,10 @@ def _emlearn(est, n_train: int):
     name = f"_emlearn_{kind}_{abs(hash(code)) % 10**8}"
     ffi.set_source(name, code + "\n" + wrapper, include_dirs=[emlearn.common.get_include_dir()],
                    extra_compile_args=["-O3"])
-    path = ffi.compile(tmpdir=tempfile.mkdtemp(prefix="emlearn_bench_"))
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory(prefix="emlearn_bench_") as tmp:  # the loaded module outlives its file
+        spec = importlib.util.spec_from_file_location(name, ffi.compile(tmpdir=tmp))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     np_dtype = np.int16 if dtype == "int16_t" else np.float32
 
     def predict(X):

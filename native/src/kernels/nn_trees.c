@@ -73,14 +73,30 @@ ert_status ert_check_nn_trees(ert_ctx *ctx, uint32_t node) { return trees_check(
 ert_status ert_check_nn_hist_trees(ert_ctx *ctx, uint32_t node) { return trees_check(ctx, node, T_F64); }
 ert_status ert_check_nn_trees_q(ert_ctx *ctx, uint32_t node) { return trees_check(ctx, node, T_Q); }
 
-/* x[r, f] <= threshold[n] in the op's arithmetic. */
-static int goes_left(const trees_t *t, int kind, uint32_t r, uint32_t f, uint32_t n)
+/* Walks one tree for row r from `root`; returns the leaf node, or -1 if the table is corrupt
+ * (a child not after its parent or outside the table, a feature out of range). Locals only in
+ * the loop: nothing it stores can alias the table. */
+static int32_t walk(const trees_t *t, int kind, uint32_t r, uint32_t root, uint32_t *steps)
 {
-    uint32_t i = r * t->features + f;
-    if (kind == T_Q) return ((const int16_t *)t->x)[i] <= ((const int16_t *)t->thr)[n];
-    if (kind == T_F64) return ((const double *)t->x)[i] <= ((const double *)t->thr)[n];
-    float v = t->x_dtype == ERT_FLOAT32 ? ((const float *)t->x)[i] : (float)((const double *)t->x)[i];
-    return v <= ((const float *)t->thr)[n];
+    const int32_t *nodes = t->nodes;
+    const uint32_t n_nodes = t->n_nodes, features = t->features;
+    const size_t row = (size_t)r * features;
+    uint32_t n = root, count = 1;
+    while (nodes[3u * n + 1] != -1) {   /* every step goes to a higher index: <= N steps */
+        int32_t f = nodes[3u * n], child;
+        int left;
+        if (f < 0 || (uint32_t)f >= features) return -1;
+        if (kind == T_Q) left = ((const int16_t *)t->x)[row + f] <= ((const int16_t *)t->thr)[n];
+        else if (kind == T_F64) left = ((const double *)t->x)[row + f] <= ((const double *)t->thr)[n];
+        else if (t->x_dtype == ERT_FLOAT32) left = ((const float *)t->x)[row + f] <= ((const float *)t->thr)[n];
+        else left = (float)((const double *)t->x)[row + f] <= ((const float *)t->thr)[n];
+        child = nodes[3u * n + (left ? 1 : 2)];
+        if (child <= (int32_t)n || (uint32_t)child >= n_nodes) return -1;
+        n = (uint32_t)child;
+        count++;
+    }
+    *steps += count;
+    return (int32_t)n;
 }
 
 static ert_status trees_run(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY], int kind)
@@ -97,6 +113,7 @@ static ert_status trees_run(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N
         if (kind == T_Q) ((int32_t *)t.out)[i] = init_q[i % t.n_out];
         else ((double *)t.out)[i] = init_f[i % t.n_out];
     }
+    uint32_t visited = 0;
     /* tree by tree over all rows: one tree's table stays in cache; every output still sums its
      * trees in estimator order */
     for (uint32_t k = 0; k < t.n_trees; k++) {
@@ -105,19 +122,9 @@ static ert_status trees_run(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N
         if (root >= t.n_nodes || target < 0 || (uint64_t)target + t.width > t.n_out)
             return ert_fail(ctx, node, ERT_E_KERNEL, "trees: root or target out of range");
         for (uint32_t r = 0; r < t.batch; r++) {
-            uint32_t n = root;
-            while (t.nodes[3u * n + 1] != -1) {   /* every step goes to a higher index: <= N steps */
-                int32_t f = t.nodes[3u * n], child;
-                if (f < 0 || (uint32_t)f >= t.features) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: feature index out of range");
-                child = t.nodes[3u * n + (goes_left(&t, kind, r, (uint32_t)f, n) ? 1 : 2)];
-                if (child <= (int32_t)n || (uint32_t)child >= t.n_nodes)
-                    return ert_fail(ctx, node, ERT_E_KERNEL, "trees: corrupt or cyclic tree");
-                n = (uint32_t)child;
-                activity[0]++;
-            }
-            activity[0]++;
-            activity[1]++;
-            int32_t leaf = t.nodes[3u * n];
+            int32_t n = walk(&t, kind, r, root, &visited);
+            if (n < 0) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: corrupt or cyclic tree");
+            int32_t leaf = t.nodes[3u * (uint32_t)n];
             if (leaf < 0 || (uint32_t)leaf >= t.n_leaves) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: leaf out of range");
             size_t o = (size_t)r * t.n_out + (uint32_t)target, li = (size_t)leaf * t.width;
             for (uint32_t w = 0; w < t.width; w++) {
@@ -128,6 +135,8 @@ static ert_status trees_run(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N
     }
     if (kind != T_Q)
         for (uint32_t i = 0; i < t.batch * t.n_out; i++) ((double *)t.out)[i] /= divisor;
+    activity[0] += visited;
+    activity[1] += t.batch * t.n_trees;
     return ERT_OK;
 }
 
