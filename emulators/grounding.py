@@ -51,12 +51,15 @@ def _ticks_to_instructions(board_name: str, info) -> float:
 
 
 def random_inputs(model: Model, rng: np.random.Generator) -> dict:
-    """int8 inputs uniform over the range, float inputs standard normal."""
+    """int8 inputs uniform over the range; float inputs standard normal with a random share of
+    exact zeros (as after ReLU: soft float takes early exits on them)."""
     out = {}
     for i in model.graph.inputs:
         t = model.graph.tensors[i]
         if t.dtype.startswith("float"):
-            out[t.name] = rng.standard_normal(t.shape).astype(t.dtype)
+            x = rng.standard_normal(t.shape).astype(t.dtype)
+            x[rng.random(t.shape) < rng.uniform(0.0, 0.8)] = 0.0
+            out[t.name] = x
         else:
             out[t.name] = rng.integers(-128, 128, size=t.shape).astype(t.dtype)
     return out
@@ -237,10 +240,12 @@ def _nonnegative_lstsq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _node_inputs(model: Model, node, x: dict) -> list | None:
-    """The node's input values when they are the graph's inputs (data-dependent events of a
-    micro-benchmark read them), else None."""
-    names = [model.graph.tensors[i].name for i in node.inputs if i >= 0]
-    return [x[n] for n in names] if all(n in x for n in names) else None
+    """The node's input values (constants as stored) when its activation input is a graph
+    input (data-dependent events of a micro-benchmark read it), else None."""
+    tensors = model.graph.tensors
+    if tensors[node.inputs[0]].name not in x:
+        return None
+    return [x.get(tensors[i].name, tensors[i].data) for i in node.inputs if i >= 0]
 
 
 def predict(model: Model, x: dict, per_event: dict[str, dict[str, float]]) -> list[float]:

@@ -194,11 +194,46 @@ def _srdhm(a: np.ndarray, b: int) -> np.ndarray:
     return np.sign(q) * (np.abs(q) >> 31)
 
 
+def _usage(size, out, k, s, d, pad) -> np.ndarray:
+    """How many (output position, tap) pairs along one axis read each input position."""
+    pos = (np.arange(out)[:, None] * s - pad + np.arange(k)[None, :] * d).ravel()
+    return np.bincount(pos[(pos >= 0) & (pos < size)], minlength=size)
+
+
+def _zero_macs(node: Node, graph: Graph, inputs) -> dict:
+    """Soft float returns early when an operand is 0.0 (common after ReLU): splits the
+    multiply-adds (pooling: additions) into those whose input activation is zero and the rest,
+    counted on this run's values (none assumed zero without)."""
+    base = "elem" if node.op == "AVERAGE_POOL_2D_F32" else "mac"
+    total = _EVENTS[node.op](node, graph)[base]
+    if inputs is None:
+        return {base: total, f"{base}_zero": 0}
+    zeros = np.asarray(inputs[0]) == 0
+    if node.op == "FULLY_CONNECTED_F32":
+        zero = int(zeros.sum()) * graph.tensors[node.inputs[1]].shape[0]
+    else:
+        n, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw = _geometry(node, graph)
+        usage = np.outer(_usage(h, oh, kh, sh, dh, ph), _usage(w, ow, kw, sw, dw, pw))  # reads per input position
+        reads = int((usage * zeros.reshape(n, h, w, -1).sum(axis=(0, 3))).sum())  # of zero channels
+        zero = reads * (cout if node.op == "CONV_2D_F32" else 1)
+    return {base: total - zero, f"{base}_zero": zero}
+
+
 def _softmax_f32(node: Node, graph: Graph) -> dict:
-    """float_ops.c: per row a max scan, an exponential per element (the row maximum's is
-    exp(0), which the soft-float routine returns early), a sum and a division per element."""
+    """float_ops.c: per row a max scan, an exponential per element (exp(0) for the row maximum
+    returns early), a sum and a division per element."""
     ev = _softmax(node, graph)
-    return {"call": 1, "row": ev["row"], "non_max": ev["elem"] - ev["row"]}
+    return {"call": 1, "row": ev["row"], "non_max": ev["elem"] - ev["row"], "at_max": ev["row"]}
+
+
+def _softmax_f32_ties(node: Node, graph: Graph, inputs) -> dict:
+    """How many logits equal their row's maximum (each pays only exp(0)); one per row without values."""
+    if inputs is None:
+        return {}
+    x = np.asarray(inputs[0])
+    x = x.reshape(-1, x.shape[-1])
+    at_max = int(np.count_nonzero(x == x.max(axis=1, keepdims=True)))
+    return {"non_max": x.size - at_max, "at_max": at_max}
 
 
 def _copy(node: Node, graph: Graph) -> dict:
@@ -251,4 +286,5 @@ _EVENTS = {
     "MAX_POOL_2D_F32": _pool_f32, "FULLY_CONNECTED_F32": _fully_connected, "ADD_F32": _elementwise,
     "SOFTMAX_F32": _softmax_f32,
 }
-DATA_EVENTS = {"SOFTMAX": _softmax_exps}
+DATA_EVENTS = {"SOFTMAX": _softmax_exps, "CONV_2D_F32": _zero_macs, "DEPTHWISE_CONV_2D_F32": _zero_macs,
+               "FULLY_CONNECTED_F32": _zero_macs, "AVERAGE_POOL_2D_F32": _zero_macs, "SOFTMAX_F32": _softmax_f32_ties}
