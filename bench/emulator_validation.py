@@ -48,7 +48,7 @@ def mobilenet_v1_128() -> edgert.Model:
         _, h, _, cin = g.tensors[cur].shape
         ho = math.ceil(h / s)
         pad = max((ho - 1) * s + k - h, 0) // 2
-        shape = (1, k, k, cout) if depthwise else (cout, k, k, cin)
+        shape = (1, k, k, cout) if depthwise else (k, k, cin, cout)  # edgert layouts: 1HWC, HWIO
         w = g.add_tensor(Tensor(f"w{len(g.nodes)}", "int8", shape, data=rng.integers(-128, 128, shape, dtype=np.int8)))
         b = g.add_tensor(Tensor(f"b{len(g.nodes)}", "int32", (cout,), data=np.zeros(cout, np.int32)))
         y = g.add_tensor(Tensor(f"y{len(g.nodes)}", "int8", (1, ho, ho, cout)))
