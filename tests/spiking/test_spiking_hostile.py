@@ -109,6 +109,7 @@ def test_not_an_hdf5_file(tmp_path):
 RAW = (MODELS / "lif_norse.nir").read_bytes()
 
 
+@pytest.mark.timeout(120)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, len(RAW) - 1), st.integers(0, 255)), min_size=1, max_size=12))
 def test_corrupted_files_fail_cleanly(tmp_path, flips):
