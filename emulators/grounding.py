@@ -277,9 +277,14 @@ def calibrate(path: Path = CALIBRATION_PATH) -> dict:
 
 
 def _git_commit(sub: str) -> str:
+    """Last commit touching `sub`, marked +modified when the working tree differs from it
+    (the firmware QEMU ran is built from the working tree)."""
+    def git(*args):
+        return subprocess.run(["git", *args, "--", sub], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[1]).stdout.strip()
     try:
-        return subprocess.run(["git", "log", "-1", "--format=%h", "--", sub], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parents[1]).stdout.strip() or "unknown"
+        commit = git("log", "-1", "--format=%h") or "unknown"
+        return commit + ("+modified" if git("status", "--porcelain") else "")
     except OSError:
         return "unknown"
 
