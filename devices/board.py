@@ -74,21 +74,25 @@ def _model_bytes(model) -> bytes:
 
 
 class Board:
-    def __init__(self, port, url: str, timeout: float = 1.0, retries: int = 8):
+    def __init__(self, port, url: str, timeout: float = 1.0, retries: int = 8, window: int | None = None):
         self.url = url
+        # chunks in flight during an upload: only on buffered links (QEMU sockets, ptys); a real
+        # UART without flow control could overrun while the board checks a frame
+        buffered = url.startswith(("socket://", "loop://", "/dev/pts/"))
+        self.window = window if window is not None else (4 if buffered else 1)
         self.client = P.Client(port, timeout=timeout, retries=retries)
         self._graph = None
         self._invoke_timeout = 1.0   # doubled on each retry (backoff); then sized from the last run
         self.last_invocation: Invocation | None = None
-        self.budget = MAX_BUDGET
+        self.budget = self.max_budget = MAX_BUDGET   # lowered to the board's limit by info()
 
     @classmethod
     def open(cls, url: str, *, timeout: float = 1.0, retries: int = 8, baudrate: int = 115200,
-             faults: Faults | None = None) -> "Board":
+             faults: Faults | None = None, window: int | None = None) -> "Board":
         port = open_transport(url, baudrate=baudrate)
         if faults is not None:
             port = FaultyTransport(port, faults)
-        board = cls(port, url, timeout, retries)
+        board = cls(port, url, timeout, retries, window)
         try:
             board.info()   # fails fast with a clear error when nothing answers
         except BaseException:
@@ -163,12 +167,14 @@ class Board:
                                     f"is too noisy or the board stopped answering") from e
                 self.budget = max(MIN_BUDGET, self.budget // 2)
                 continue
-            self.budget = min(MAX_BUDGET, self.budget + self.budget // 4)
+            self.budget = min(self.max_budget, self.budget + self.budget // 4)
             return r
 
     def info(self) -> BoardInfo:
         r = self._call(P.HELLO)
         _, max_payload, clock, mcap, acap, max_nodes, msize, digest, _ = struct.unpack_from("<BHIIIIIQI", r, 0)
+        self.max_budget = max(MIN_BUDGET, min(MAX_BUDGET, max_payload))
+        self.budget = min(self.budget, self.max_budget)
         text = [s.decode(errors="replace") for s in r[35:].split(b"\0")]
         ops: list[str] = []
         while True:
@@ -186,17 +192,58 @@ class Board:
         ert = _model_bytes(model)
         self._graph = None
         self._call(P.MODEL_BEGIN, struct.pack("<IQ", len(ert), fnv1a64(ert)))
-        offset = 0
-        while offset < len(ert):
-            r = self._sized(P.MODEL_CHUNK, lambda budget: struct.pack("<I", offset) + ert[offset:offset + budget - 4])
-            received = struct.unpack_from("<I", r)[0]
-            if received < offset:
-                raise BoardError(f"board lost upload progress ({received} < {offset}); deploy again")
-            offset = received
+        if self.window > 1:
+            self._upload_pipelined(ert)
+        else:
+            offset = 0
+            while offset < len(ert):
+                r = self._sized(P.MODEL_CHUNK, lambda budget: struct.pack("<I", offset) + ert[offset:offset + budget - 4])
+                offset = struct.unpack_from("<I", r)[0]
         r = self._call(P.MODEL_COMMIT, timeout=max(self.client.timeout, 0.5), backoff=True)
         nodes, n_in, n_out, arena = struct.unpack_from("<IIII", r)
         self._graph = read_ert(ert).graph
         return {"bytes": len(ert), "nodes": nodes, "inputs": n_in, "outputs": n_out, "arena": arena}
+
+    def _upload_pipelined(self, ert: bytes) -> None:
+        """Keep up to `window` chunks in flight: the link never idles waiting for an ack. The
+        board stores chunks strictly in order; after a loss the next chunk comes back
+        OUT_OF_ORDER with the board's offset, and sending resumes from there. Frames in flight
+        (stale ones included) never exceed the window, so neither side's buffer can fill up."""
+        acked = sent = stalls = outstanding = 0
+        current: set[int] = set()      # chunks sent since the last resume
+        while acked < len(ert):
+            while outstanding < self.window and sent < len(ert):
+                piece = ert[sent:sent + self.budget - 4]
+                current.add(self.client.send(P.MODEL_CHUNK, struct.pack("<I", sent) + piece))
+                sent += len(piece)
+                outstanding += 1
+            reply = self.client.read_frame(time.monotonic() + self.client.timeout)
+            if reply is None:                      # everything in flight is lost
+                stalls += 1
+                if stalls > self.client.retries + 4:
+                    raise P.NoReply(f"upload stalled at byte {acked} of {len(ert)} on {self.url}")
+                outstanding, sent = 0, acked
+                current.clear()
+                self.budget = max(MIN_BUDGET, self.budget // 2)
+                continue
+            r_type, r_seq, r = reply
+            if reply is P.DAMAGED or r_type == P.NAK:
+                outstanding = max(0, outstanding - 1)   # one frame's fate is known: it was hit
+                self.budget = max(MIN_BUDGET, self.budget // 2)
+                continue
+            if r_type != P.MODEL_CHUNK | P.REPLY:
+                continue
+            outstanding = max(0, outstanding - 1)
+            status, received = r[0], struct.unpack_from("<I", r.ljust(5, b"\0"), 1)[0]
+            if status == P.OK:
+                acked, stalls = max(acked, received), 0
+                self.budget = min(self.max_budget, self.budget + self.budget // 4)
+            elif status == 5 and r_seq in current:   # OUT_OF_ORDER: an earlier chunk was lost
+                acked = max(acked, received)
+                sent = acked
+                current.clear()
+            elif status != 5:
+                raise self._error(r)
 
     def adopt(self, model) -> None:
         """Use the model the board already holds (same bytes, checked by the caller's digest)."""

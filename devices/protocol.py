@@ -16,7 +16,7 @@ from edgert.errors import BoardError
 
 PROTO_VERSION = 1
 HEADER = struct.Struct("<BBHH")
-MAX_PAYLOAD = 1536
+MAX_PAYLOAD = 4096   # protocol limit; each board reports its own (<=) in HELLO
 REPLY = 0x80
 NAK = 0xFF   # the board got a damaged frame: resend without waiting for the timeout
 
@@ -116,6 +116,16 @@ class Client:
         self.seq = random.randrange(0x10000)  # a fresh session never collides with a cached reply
         self._rx = bytearray()
         self.stats = {"requests": 0, "retries": 0, "bad_frames": 0, "naks": 0}
+
+    def send(self, msg_type: int, payload: bytes = b"") -> int:
+        """Write one request without waiting (pipelining); returns its sequence number."""
+        self.seq = (self.seq + 1) & 0xFFFF
+        self.stats["requests"] += 1
+        self.port.write(encode_frame(msg_type, self.seq, payload))
+        return self.seq
+
+    def read_frame(self, deadline: float) -> tuple[int, int, bytes] | None:
+        return self._read_frame(deadline)
 
     def _read_frame(self, deadline: float) -> tuple[int, int, bytes] | None:
         """Next frame before the deadline (DAMAGED for one that failed its checks), or None."""

@@ -7,7 +7,9 @@
 #define FW_VERSION "edgert-fw 0.1.0"
 #define FRAME_HEADER 6u            /* version u8, type u8, seq u16, length u16 */
 #define FRAME_CRC 4u
-#define MAX_PAYLOAD 1536u          /* payload bytes per frame, both directions */
+#ifndef MAX_PAYLOAD
+#define MAX_PAYLOAD 4096u          /* payload bytes per frame, both directions (<= 4096; in HELLO) */
+#endif
 #define MAX_FRAME (FRAME_HEADER + MAX_PAYLOAD + FRAME_CRC)
 
 /* request types; the reply carries type | REPLY */

@@ -15,12 +15,19 @@ static uint32_t rd32(const uint8_t *p)
 }
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
+/* Reflected CRC-32 (poly 0xEDB88320), four bits per step: a 64-byte table keeps it small
+ * enough for the smallest firmware port and ~4x faster than bit by bit. */
 uint32_t ert_crc32(uint32_t crc, const uint8_t *p, uint32_t n)
 {
+    static const uint32_t nibble[16] = {
+        0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+        0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
     crc = ~crc;
     while (n--) {
         crc ^= *p++;
-        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+        crc = (crc >> 4) ^ nibble[crc & 15u];
+        crc = (crc >> 4) ^ nibble[crc & 15u];
     }
     return ~crc;
 }
