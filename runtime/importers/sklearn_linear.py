@@ -22,8 +22,9 @@ def shift_for(bound: float, bits: int = 30) -> int:
     return max(0, math.ceil(math.log2(bound / 2.0**bits))) if bound > 2.0**bits else 0
 
 
-def linear_scores(b, coef, intercept, what: str) -> tuple[int, float]:
-    """x W^T + b as a node; returns (scores tensor, real value of one unit: 1.0 in float mode)."""
+def linear_scores(b, coef, intercept, what: str, stored=None) -> tuple[int, float]:
+    """x W^T + b as a node; returns (scores tensor, real value of one unit: 1.0 in float mode).
+    Fixed mode takes its feature ranges from the calibration set, else `stored` rows."""
     coef = np.atleast_2d(np.asarray(coef, np.float64))
     intercept = np.broadcast_to(np.asarray(intercept, np.float64), (coef.shape[0],)).copy()
     k = coef.shape[0]
@@ -32,7 +33,7 @@ def linear_scores(b, coef, intercept, what: str) -> tuple[int, float]:
         b.node("NN_LINEAR", [b.features, b.const("weights", coef), b.const("bias", intercept)], [out])
         return out, 1.0
     qz = b.quantizer
-    qz.choose("per_feature", *qz.data_range(None, what))
+    qz.choose("per_feature", *qz.data_range(stored, what))
     v = coef * qz.step  # weights of the quantized features
     bias = intercept + coef @ qz.center
     sv = int_scale(np.abs(v).max(), 15)

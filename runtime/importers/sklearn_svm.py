@@ -44,9 +44,10 @@ def _wide_k_bits(n_sv: int) -> int:
     return max(K_BITS, 61 - COEF_BITS - int(n_sv).bit_length())
 
 
-def _fixed_kernel_attrs(b, est, svs_q, cal_q):
-    """Attributes of the integer kernel and the real value of one kernel unit."""
-    qz, kernel = b.quantizer, est.kernel
+def _fixed_kernel_attrs(qz, est, svs_q, cal_q):
+    """(attributes of the integer kernel, real value of one kernel unit, largest kernel value
+    in that unit)."""
+    kernel = est.kernel
     s2 = float(qz.step[0]) ** 2
     gamma, coef0, degree = float(est._gamma), float(est.coef0), int(est.degree)
     rows = cal_q.astype(np.int64)
@@ -107,14 +108,14 @@ def _svm(b, est):
         b.node("NN_SVM", [b.features, b.const("support_vectors", svs), b.const("dual_coef", dual),
                           b.const("intercept", intercept)], [d], scratch=8 * len(svs), **attrs)
     elif est.kernel == "linear":  # sum_s coef <x, sv> = <x, sum_s coef sv>: one weight row per pair
-        d, _ = linear_scores(b, _pair_weights(svs, dual, n_support, n_classes), intercept, type(est).__name__)
+        d, _ = linear_scores(b, _pair_weights(svs, dual, n_support, n_classes), intercept, type(est).__name__, svs)
         b.graph.tensors[d].name = "decision"
     else:
         qz = b.quantizer
         qz.choose("symmetric", *qz.data_range(svs, type(est).__name__))
         svs_q = qz.values(svs).astype(np.int16)
         cal = qz.calibration if qz.calibration is not None else svs
-        kattrs, k_unit, k_max = _fixed_kernel_attrs(b, est, svs_q, qz.values(cal))
+        kattrs, k_unit, k_max = _fixed_kernel_attrs(qz, est, svs_q, qz.values(cal))
         coef_unit = int_scale(np.abs(dual).max(), COEF_BITS)
         dual_q = quantize(dual, coef_unit)
         bias_q = quantize(intercept, coef_unit * k_unit, "int64")

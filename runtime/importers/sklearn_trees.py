@@ -120,12 +120,13 @@ def _fixed_classifier(n_trees: int) -> dict:
     return {"leaves": lambda v: np.round(v * (2.0**30 / n_trees)).astype(np.int32), "init": 0}
 
 
-def _fixed_sum(leaves_per_tree: list[np.ndarray], init) -> dict:
-    """Values summed over trees, in a scale that keeps the int32 accumulator below 2**30."""
+def _fixed_sum(leaves_per_tree: list[np.ndarray], init, share: float = 1.0) -> dict:
+    """init + sum over trees of share * leaf value, in a scale that keeps the int32 accumulator
+    below 2**30 (share = 1 / n_trees turns a forest's sum into its mean)."""
     init = np.atleast_1d(np.asarray(init, np.float64))
-    bound = float(np.abs(init).max()) + sum(float(np.abs(v).max(initial=0.0)) for v in leaves_per_tree)
+    bound = float(np.abs(init).max()) + share * sum(float(np.abs(v).max(initial=0.0)) for v in leaves_per_tree)
     scale = int_scale(bound, 30)
-    return {"leaves": lambda v: quantize(v, scale), "init": quantize(init, scale),
+    return {"leaves": lambda v: quantize(v * share, scale), "init": quantize(init, scale),
             "quant": Quant(np.float32(scale), 0), "scale": scale}
 
 
@@ -166,11 +167,8 @@ def _forest(b, est):
     fixed = None
     if b.mode == "fixed":
         _choose_range(b, table.arrays()[:2])
-        fixed = _fixed_classifier(len(trees)) if classifier else _fixed_sum(
-            [v / len(trees) for v in table.leaves], np.zeros(n_out))
-        if not classifier:  # the mean: each tree's share is value / n_trees
-            scale_leaves = fixed["leaves"]
-            fixed["leaves"] = lambda v: scale_leaves(v / len(trees))
+        fixed = _fixed_classifier(len(trees)) if classifier else \
+            _fixed_sum(table.leaves, np.zeros(n_out), share=1.0 / len(trees))  # the mean of the trees
     scores = _emit(b, table, "NN_TREES", n_out, np.zeros(n_out), float(len(trees)), fixed)
     if classifier:
         _finish_classifier(b, est, scores, "argmax", "identity", False, n_out)
