@@ -20,5 +20,9 @@ bench:
 	scripts/setup.sh bench
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
 
+fuzz:  # libFuzzer + ASan/UBSan on the C .ert loader and the firmware frame parser (FUZZ_SECONDS each)
+	scripts/setup.sh test
+	$(MAKE) -C fuzz run FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
+
 clean:
 	rm -rf build *.egg-info .pytest_cache firmware/build

@@ -186,12 +186,3 @@ class Client:
             if reply is not DAMAGED and reply[1] == self.seq and reply[0] == msg_type | REPLY:
                 return reply[2]
         raise BoardError(f"board sent no result for request type {msg_type:#04x} within {timeout:.1f} s")
-
-    def read_raw(self, n: int, timeout: float) -> bytes:
-        """Consume n raw bytes from the link (for LINK_TEST / text protocols)."""
-        deadline = time.monotonic() + timeout
-        while len(self._rx) < n and time.monotonic() < deadline:
-            self.port.timeout = 0.05
-            self._rx += self.port.read(n - len(self._rx))
-        out, self._rx = bytes(self._rx[:n]), self._rx[n:]
-        return out

@@ -87,7 +87,3 @@ class FaultyTransport:
 
     def close(self):
         self.inner.close()
-
-
-def port_error(url: str, exc: Exception) -> BoardError:
-    return BoardError(f"serial link {url!r} failed: {exc}")

@@ -15,4 +15,13 @@ uint32_t port_clock_hz(void);                   /* port_cycles ticks per second 
  * here so per-node counts are identical run to run; port_cycles stays monotonic. */
 void port_counter_sync(void);
 
+/* A free-running 32-bit hardware counter widened to 64 bits; correct as long as it is read at
+ * least once per wrap (ports read it around every kernel call). */
+static inline uint64_t port_widen32(uint32_t now, uint32_t *last, uint32_t *wraps)
+{
+    if (now < *last) (*wraps)++;
+    *last = now;
+    return (uint64_t)*wraps << 32 | now;
+}
+
 #endif

@@ -58,9 +58,7 @@ uint64_t port_cycles(void)
 {
     uint32_t now;
     __asm__ volatile("csrr %0, 0x780" : "=r"(now) :: "memory");   /* PCCR0 */
-    if (now < last_pccr) pccr_wraps++;
-    last_pccr = now;
-    return (uint64_t)pccr_wraps << 32 | now;
+    return port_widen32(now, &last_pccr, &pccr_wraps);
 }
 
 const char *port_name(void) { return "gapuino"; }

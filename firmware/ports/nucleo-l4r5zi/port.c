@@ -60,10 +60,7 @@ void port_write(const uint8_t *p, uint32_t n)
 
 uint64_t port_cycles(void)
 {
-    uint32_t now = DWT_CYCCNT;   /* read at least once per 2^32 cycles (17 min at 4 MHz) */
-    if (now < last_cyccnt) cyccnt_wraps++;
-    last_cyccnt = now;
-    return (uint64_t)cyccnt_wraps << 32 | now;
+    return port_widen32(DWT_CYCCNT, &last_cyccnt, &cyccnt_wraps);   /* wraps every 17 min at 4 MHz */
 }
 
 const char *port_name(void) { return "nucleo-l4r5zi"; }
