@@ -189,22 +189,22 @@ def _gradient_boosting(b, est):
     if classifier and est.loss != "log_loss":
         raise UnsupportedOpError(f"GradientBoostingClassifier(loss={est.loss!r}) is not supported (only log_loss)")
     stages = est.estimators_
-    n_out = stages.shape[1]
     table = TreeTable()
     lr = est.learning_rate
     for stage in stages:
         for k, t in enumerate(stage):
             table.add_sklearn_tree(t.tree_, lr * t.tree_.value[:, 0, 0], target=k)
-    init = _gb_init(est)
+    _boosting(b, est, table, _gb_init(est), "NN_TREES", "ge0")
+
+
+def _boosting(b, est, table: TreeTable, init, op: str, binary_rule: str) -> None:
+    """init + the trees' sums (both GB kinds); outputs as sklearn's predict / proba / decision."""
+    n_out = len(init)
     fixed = None
     if b.mode == "fixed":
         _choose_range(b, table.arrays()[:2])
         fixed = _fixed_sum(table.leaves, init)
-    scores = _emit(b, table, "NN_TREES", n_out, init, 1.0, fixed)
-    _boosting_outputs(b, est, scores, n_out, "ge0")
-
-
-def _boosting_outputs(b, est, scores, n_out: int, binary_rule: str) -> None:
+    scores = _emit(b, table, op, n_out, init, 1.0, fixed)
     if hasattr(est, "classes_"):
         binary = n_out == 1
         if binary:
@@ -232,14 +232,7 @@ def _hist_gradient_boosting(b, est):
             leaf = n["is_leaf"].astype(bool)
             table.add(np.where(leaf, -1, n["left"].astype(np.int64)), np.where(leaf, -1, n["right"].astype(np.int64)),
                       n["feature_idx"], n["num_threshold"], n["value"], target=k, depth=int(n["depth"].max()))
-    init = np.asarray(est._baseline_prediction, np.float64).ravel()
-    n_out = len(init)
-    fixed = None
-    if b.mode == "fixed":
-        _choose_range(b, table.arrays()[:2])
-        fixed = _fixed_sum(table.leaves, init)
-    scores = _emit(b, table, "NN_HIST_TREES", n_out, init, 1.0, fixed)
-    _boosting_outputs(b, est, scores, n_out, "gt0")
+    _boosting(b, est, table, np.asarray(est._baseline_prediction, np.float64).ravel(), "NN_HIST_TREES", "gt0")
 
 
 _forest.float32_input = True
