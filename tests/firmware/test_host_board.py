@@ -5,6 +5,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from edgert.devices import Board
 from edgert.devices import protocol as P
@@ -122,3 +124,12 @@ def test_garbage_between_frames_is_skipped(board):
 
 def test_unknown_message_type(board):
     assert P.STATUS_NAMES[board.client.request(0x55)[0]] == "UNKNOWN_TYPE"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(noise=st.binary(min_size=1, max_size=3000))
+def test_firmware_resyncs_after_any_noise(board, noise):
+    """Arbitrary bytes on the line (text, broken frames, no delimiter) never wedge the board:
+    the next request is answered."""
+    board.client.port.write(noise)
+    assert board.info().port == "host"
