@@ -40,34 +40,40 @@ ert_status ert_check_int8_fc(ert_ctx *ctx, uint32_t node)
     return fc_args_get(ctx, node, &a);
 }
 
-/* Four units at a time share each input load; dot products the compiler vectorises. */
+#define UNIT_BLOCK 64   /* accumulators requantized together */
+
+/* Four units at a time share each input load (dot products the compiler vectorises); blocks
+ * of UNIT_BLOCK accumulators are requantized in one call. */
 TFL_HOT static void fc_rows(const fc_args *a, const int8_t *restrict x, int8_t *restrict y)
 {
-    int32_t acc[4];
-    int32_t o = 0;
-    for (; o + 4 <= a->units; o += 4) {
-        const int8_t *restrict w0 = a->w + (size_t)o * a->depth, *restrict w1 = w0 + a->depth;
-        const int8_t *restrict w2 = w1 + a->depth, *restrict w3 = w2 + a->depth;
-        int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (int32_t k = 0; k < a->depth; k++) {
-            int32_t xv = x[k];
-            s0 += w0[k] * xv;
-            s1 += w1[k] * xv;
-            s2 += w2[k] * xv;
-            s3 += w3[k] * xv;
+    int32_t acc[UNIT_BLOCK];
+    for (int32_t u0 = 0; u0 < a->units; u0 += UNIT_BLOCK) {
+        const int32_t nb = a->units - u0 < UNIT_BLOCK ? a->units - u0 : UNIT_BLOCK;
+        int32_t i = 0;
+        for (; i + 4 <= nb; i += 4) {
+            const int8_t *restrict w0 = a->w + (size_t)(u0 + i) * a->depth, *restrict w1 = w0 + a->depth;
+            const int8_t *restrict w2 = w1 + a->depth, *restrict w3 = w2 + a->depth;
+            int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int32_t k = 0; k < a->depth; k++) {
+                int32_t xv = x[k];
+                s0 += w0[k] * xv;
+                s1 += w1[k] * xv;
+                s2 += w2[k] * xv;
+                s3 += w3[k] * xv;
+            }
+            acc[i] = s0;
+            acc[i + 1] = s1;
+            acc[i + 2] = s2;
+            acc[i + 3] = s3;
         }
-        acc[0] = s0 + a->bias_zp[o];
-        acc[1] = s1 + a->bias_zp[o + 1];
-        acc[2] = s2 + a->bias_zp[o + 2];
-        acc[3] = s3 + a->bias_zp[o + 3];
-        tfl_requant_row(acc, y + o, 4, a->q.mult + o, a->q.shift + o, a->q.zp_out, a->q.act_min, a->q.act_max);
-    }
-    for (; o < a->units; o++) {
-        const int8_t *restrict w = a->w + (size_t)o * a->depth;
-        int32_t s = 0;
-        for (int32_t k = 0; k < a->depth; k++) s += w[k] * x[k];
-        acc[0] = s + a->bias_zp[o];
-        tfl_requant_row(acc, y + o, 1, a->q.mult + o, a->q.shift + o, a->q.zp_out, a->q.act_min, a->q.act_max);
+        for (; i < nb; i++) {
+            const int8_t *restrict w = a->w + (size_t)(u0 + i) * a->depth;
+            int32_t s = 0;
+            for (int32_t k = 0; k < a->depth; k++) s += w[k] * x[k];
+            acc[i] = s;
+        }
+        for (i = 0; i < nb; i++) acc[i] += a->bias_zp[u0 + i];
+        tfl_requant_row(acc, y + u0, nb, a->q.mult + u0, a->q.shift + u0, a->q.zp_out, a->q.act_min, a->q.act_max);
     }
 }
 
