@@ -26,12 +26,22 @@ from edgert.errors import InputError, ModelError, UnsupportedOpError
 from .core import DeviceModel, options, register
 from .report import NodeCost
 
+# Spiking ops by role; the fixed-mode ops (SNN_*_FX, docs/spiking.md) play the same roles and
+# report the same activity counters, so they cost the same per event (sPyNNaker runs in fixed point).
 POPULATION_OPS = {"SNN_NEURON", "SNN_THRESHOLD"}
-PROJECTION_OPS = {"SNN_LINEAR", "SNN_LINEAR_EVENT", "SNN_CONV2D"}
+PROJECTION_OPS = {"SNN_LINEAR", "SNN_LINEAR_EVENT", "SNN_CONV2D", "SNN_CONV2D_EVENT"}
+CONV_PROJECTIONS = {"SNN_CONV2D", "SNN_CONV2D_EVENT"}
 # folded into ring-buffer accumulation, or (sum pooling) into the next projection's connectivity
 GLUE_OPS = {"SNN_ADD", "SNN_SCALE", "SNN_COPY", "SNN_DELAY", "SNN_SUMPOOL2D"}
 MAC_KINDS = {"conv", "fc"}
 CORE_KINDS = {"dwconv", "maxpool", "avgpool", "eltwise", "softmax", "convert", "copy"}
+
+
+def role(op: str) -> str | None:
+    """'population', 'projection', 'glue', or None for a non-spiking op."""
+    base = op.removesuffix("_FX")
+    return ("population" if base in POPULATION_OPS else "projection" if base in PROJECTION_OPS
+            else "glue" if base in GLUE_OPS else None)
 
 
 @register("spinnaker")
@@ -72,8 +82,7 @@ class SpinnakerModel(DeviceModel):
     # -- what runs where ---------------------------------------------------------------------------
     def _check_supported(self):
         for node, work in zip(self.model.graph.nodes, self.works):
-            spiking = node.op in POPULATION_OPS | PROJECTION_OPS | GLUE_OPS
-            if spiking or (work.kind in CORE_KINDS and not work.float_math):
+            if role(node.op) or (work.kind in CORE_KINDS and not work.float_math):
                 continue
             if work.kind in MAC_KINDS and self.mac_per_clk and not work.float_math:
                 continue
@@ -95,10 +104,10 @@ class SpinnakerModel(DeviceModel):
         self.population: dict[int, dict] = {}  # node index -> population record
         self.target: dict[int, int] = {}  # projection node -> population node
         for k, n in enumerate(graph.nodes):
-            if n.op in POPULATION_OPS:
+            if role(n.op) == "population":
                 self.population[k] = self._population(graph.tensors[n.outputs[0]].shape)
         for k, n in enumerate(graph.nodes):
-            if n.op not in PROJECTION_OPS:
+            if role(n.op) != "projection":
                 continue
             target = self._follow(n.outputs[0], graph, consumers)
             if target is None:  # a readout projection: its accumulators form their own population
@@ -135,7 +144,7 @@ class SpinnakerModel(DeviceModel):
         self.capacity_bytes = {self.sram: self.budget, self.dram: self.profile.value(f"memory.{self.dram}.size_bytes")}
         self.hops = 1 + (math.ceil(math.sqrt(self.chips)) if self.chips > 1 else 0)
         # per-run costing touches these for every node: work them out once
-        self.owner = [self.target.get(k) if n.op in PROJECTION_OPS else k if k in self.population else None
+        self.owner = [self.target.get(k) if role(n.op) == "projection" else k if k in self.population else None
                       for k, n in enumerate(graph.nodes)]
         self.lookup = self.t["table_lookup_per_level"] * max(1, math.ceil(math.log2(max(len(self.population), 2))))
         self.placement = [self._placement(k) for k in range(len(graph.nodes))]
@@ -165,10 +174,10 @@ class SpinnakerModel(DeviceModel):
                 if k in seen:
                     continue
                 seen.add(k)
-                op = graph.nodes[k].op
-                if op in POPULATION_OPS:
+                kind = role(graph.nodes[k].op)
+                if kind == "population":
                     return k
-                if op in GLUE_OPS:
+                if kind == "glue":
                     frontier.extend(graph.nodes[k].outputs[:1])
         return None
 
@@ -176,9 +185,10 @@ class SpinnakerModel(DeviceModel):
     def _source(tensor, graph, producer):
         while tensor in producer:
             k = producer[tensor]
-            if graph.nodes[k].op in POPULATION_OPS:
+            kind = role(graph.nodes[k].op)
+            if kind == "population":
                 return k
-            if graph.nodes[k].op not in GLUE_OPS:
+            if kind != "glue":
                 return None
             tensor = graph.nodes[k].inputs[0]
         return None
@@ -187,18 +197,19 @@ class SpinnakerModel(DeviceModel):
     def node_cost(self, index, activity, events=None):
         node, work = self.model.graph.nodes[index], self.works[index]
         tensors = self.model.graph.tensors
-        if node.op in GLUE_OPS:
+        kind = role(node.op)
+        if kind == "glue":
             return NodeCost(node.name, node.op, self.unit, 0.0, 0.0, 0.0, work.macs, 0,
                             {tensors[i].name: self.sram for i in node.outputs}, {"folded": "ring buffer"})
-        if node.op in PROJECTION_OPS:
+        if kind == "projection":
             return self._projection(index, node, work, activity)
-        if node.op in POPULATION_OPS:
+        if kind == "population":
             return self._neurons(index, node, work, activity)
         return self._dnn(index, node, work)
 
     def _neurons(self, index, node, work, activity) -> NodeCost:
         pop = self.population[index]
-        updates = activity.get("neuron_updates", pop["neurons"] if node.op == "SNN_NEURON" else 0)
+        updates = activity.get("neuron_updates", pop["neurons"] if node.op.removesuffix("_FX") == "SNN_NEURON" else 0)
         spikes = activity.get("spikes", 0)
         t = self.t
         cycles = pop["cores"] * t["core_per_step"] + updates * t["neuron_update"] + spikes * t["spike_send"]
@@ -212,10 +223,7 @@ class SpinnakerModel(DeviceModel):
         t = self.t
         events_in = activity.get("input_events", 0)
         synaptic = activity.get("synaptic_events", 0)
-        fan = synaptic / events_in if events_in else 0.0
-        per_neuron_core = math.ceil(pop["neurons"] / pop["cores"])
-        reached = min(pop["cores"], max(1, math.ceil(fan / per_neuron_core))) if events_in else 0
-        packets = events_in * reached
+        packets = round(events_in * self._cores_reached(index, pop, synaptic / events_in)) if events_in else 0
         row = t["dma_setup"] if pop["rows_in_dram"] else t["local_row_access"]
         cycles = packets * (t["packet_receive"] + self.lookup + row) + synaptic * t["synaptic_event"]
         dram_bytes = 0
@@ -227,10 +235,31 @@ class SpinnakerModel(DeviceModel):
                   "target": self.model.graph.nodes[self.target[index]].name}
         return self._core_cost(index, node, work, pop, cycles, dram_bytes * self.e["sdram_byte"] * 1e-12, dram_bytes, detail)
 
+    def _cores_reached(self, index, pop, fan: float) -> float:
+        """Target cores one input event is multicast to (one packet each). A population is cut
+        into cores in flat (channel, row, column) order: a dense layer's `fan` targets fill
+        consecutive cores; a convolution's lie in a band of about kh / stride output rows in
+        every output channel, and a band of `span` indices overlaps 1 + (span - 1) / core size
+        cores on average."""
+        per_core = math.ceil(pop["neurons"] / pop["cores"])
+        node, tensors = self.model.graph.nodes[index], self.model.graph.tensors
+        out = tensors[node.outputs[0]].shape
+        if node.op.removesuffix("_FX") in CONV_PROJECTIONS and len(out) == 4:
+            _, channels, h, w = out
+            kh, stride = tensors[node.inputs[1]].shape[2], int(node.attrs["stride"][0])
+            plane, span = h * w, min(h, math.ceil(kh / stride)) * w
+            if plane >= per_core:  # every channel's band sits on its own cores
+                reached = channels * (1 + (span - 1) / per_core)
+            else:  # several channels share a core: the bands form one stretch
+                reached = 1 + ((channels - 1) * plane + span - 1) / per_core
+        else:
+            reached = math.ceil(fan / per_core)
+        return min(pop["cores"], max(1.0, reached))
+
     def _placement(self, k) -> dict:
         node, tensors = self.model.graph.nodes[k], self.model.graph.tensors
         owner = self.owner[k]
-        spill = owner is not None and node.op in PROJECTION_OPS and self.population[owner]["rows_in_dram"]
+        spill = owner is not None and role(node.op) == "projection" and self.population[owner]["rows_in_dram"]
         return {tensors[i].name: self.dram if spill else self.sram for i in node.inputs if i >= 0}
 
     def _core_cost(self, index, node, work, pop, cycles, extra_j, dram_bytes, detail) -> NodeCost:
@@ -242,7 +271,7 @@ class SpinnakerModel(DeviceModel):
     # -- non-spiking layers (SpiNNaker 2) --------------------------------------------------------------
     def _dnn_cores(self) -> int:
         return max((self._dnn_split(w)[0] for n, w in zip(self.model.graph.nodes, self.works)
-                    if n.op not in POPULATION_OPS | PROJECTION_OPS | GLUE_OPS), default=0)
+                    if not role(n.op)), default=0)
 
     def _dnn_split(self, work) -> tuple[int, float]:
         """(PEs used, cycles on the busiest PE) for one non-spiking layer."""
@@ -265,10 +294,14 @@ class SpinnakerModel(DeviceModel):
         return pes, math.ceil(elems / pes) * per_elem
 
     def _dnn(self, index, node, work) -> NodeCost:
+        if work.kind == "copy":  # a reshape: the next layer reads the same bytes
+            return NodeCost(node.name, node.op, self.unit, 0.0, 0.0, 0.0, work.macs, 0,
+                            {self.model.graph.tensors[i].name: self.sram for i in node.inputs if i >= 0},
+                            {"elided": "reshape"})
         pes, busiest = self._dnn_split(work)
         # activations are spread to the PEs and gathered back over the NoC, then all PEs sync
         noc_s = (work.in_bytes + work.out_bytes) / self.profile.value("params.noc_bytes_per_s") \
-            + self.t["layer_sync"] / self.freq if work.kind != "copy" else 0.0
+            + self.t["layer_sync"] / self.freq
         compute_s = busiest / self.freq + noc_s
         weights_per_pe = work.weight_bytes / pes
         dram_bytes = work.weight_bytes if weights_per_pe > self.budget else 0
@@ -319,4 +352,4 @@ class SpinnakerModel(DeviceModel):
         return out
 
     def _spiking(self, k) -> bool:
-        return self.model.graph.nodes[k].op in POPULATION_OPS | PROJECTION_OPS | GLUE_OPS
+        return role(self.model.graph.nodes[k].op) is not None
