@@ -133,3 +133,9 @@ def test_firmware_resyncs_after_any_noise(board, noise):
     the next request is answered."""
     board.client.port.write(noise)
     assert board.info().port == "host"
+
+
+def test_silent_link_is_a_clear_error():
+    """loop:// echoes our own request back: a frame, but no reply; bounded retries, then an error."""
+    with pytest.raises(BoardError, match="did not answer request type 0x01 after 3 attempts"):
+        Board.open("loop://", timeout=0.05, retries=2)

@@ -70,3 +70,22 @@ def test_isa_harness_counts_every_kws_op_on_riscv():
     assert result["profile"] == "rv32imc" and result["counter"] == "instret"
     assert [n["op"] for n in result["nodes"]][:2] == ["CONV_2D", "DEPTHWISE_CONV_2D"]
     assert all(n["instructions"] == n["ticks"] > 0 for n in result["nodes"])
+
+
+def test_non_neural_and_spiking_models_on_qemu_riscv32(riscv_board):
+    """The same loader and interpreter run the other families: a random forest (tree-node
+    activity counters) and a NIR LIF network whose membrane state carries across invokes."""
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+    X, y = load_iris(return_X_y=True)
+    forest = edgert.compile(RandomForestClassifier(5, max_depth=4, random_state=0).fit(X, y))
+    lif = edgert.compile(MODELS.parent / "nir" / "lif_norse.nir")
+    for model, inputs in [(forest, [X[i:i + 1].astype(np.float32) for i in range(0, 150, 15)]),
+                          (lif, list(np.random.default_rng(0).random((10, 1, 1), dtype=np.float32)))]:
+        session = edgert.Session(model, backend="c")
+        riscv_board.deploy(model)      # the board resets its state at deploy, like a new Session
+        for x in inputs:
+            yb, yh = riscv_board.run(x), session.run(x)
+            yb, yh = (yb, yh) if isinstance(yb, dict) else ({"y": yb}, {"y": yh})
+            assert all(yb[k].tobytes() == np.asarray(yh[k]).tobytes() for k in yb)
+        assert any(any(c.activity) for c in riscv_board.counters())
