@@ -2,7 +2,8 @@
 
 Device-independent. Cost models turn a Work into instructions and cycles. Geometry comes from
 tensor shapes (TFLite layouts: NHWC activations, OHWI conv weights, 1HWC depthwise weights,
-[out, in] fully-connected weights) and from node attributes where the shapes cannot tell.
+[out, in] fully-connected weights; ONNX ops: NCHW activations, (M, C/group, kH, kW) weights)
+and from node attributes where the shapes cannot tell.
 """
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ COPY_OPS = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS", "FLATTEN", "CONCATENATION", "PA
             "SLICE", "STRIDED_SLICE", "GATHER", "IDENTITY"}
 CONVERT_OPS = {"QUANTIZE", "DEQUANTIZE", "CAST", "REQUANTIZE"}
 SOFTMAX_OPS = {"SOFTMAX", "LOG_SOFTMAX"}
+# ONNX ops (docs/onnx.md) by the TFLite op whose loops they share; a grouped conv with one input
+# channel per group is depthwise (_windowed)
+ONNX_BASE = {"ONNX_QLINEAR_CONV": "CONV_2D", "ONNX_CONV_INTEGER": "CONV_2D", "ONNX_CONV_F32": "CONV_2D",
+             "ONNX_QLINEAR_MATMUL": "MATMUL", "ONNX_MATMUL_INTEGER": "MATMUL", "ONNX_MATMUL_F32": "MATMUL",
+             "ONNX_QMAX_POOL": "MAX_POOL_2D", "ONNX_MAX_POOL_F32": "MAX_POOL_2D",
+             "ONNX_QLINEAR_AVERAGE_POOL": "AVERAGE_POOL_2D", "ONNX_AVERAGE_POOL_F32": "AVERAGE_POOL_2D",
+             "ONNX_QLINEAR_ADD": "ADD", "ONNX_ADD_F32": "ADD", "ONNX_RELU_F32": "RELU", "ONNX_CLIP_F32": "RELU6",
+             "ONNX_QUANTIZE_LINEAR": "QUANTIZE", "ONNX_DEQUANTIZE_LINEAR": "DEQUANTIZE"}
 FAMILIES = {"non-neural": "nonneural", "snn": "snn"}  # runtime op families with their own cost models
 
 
@@ -102,21 +111,30 @@ def conv2d_work(h: int, w: int, cin: int, cout: int, k: int, stride: int = 1) ->
 
 
 def base_op(op: str) -> str:
-    """The op family: float variants are named like CONV_2D_F32."""
-    return op[:-4] if op.endswith("_F32") else op
+    """The op family: float variants are named like CONV_2D_F32; ONNX ops as in ONNX_BASE."""
+    return ONNX_BASE.get(op) or (op[:-4] if op.endswith("_F32") else op)
 
 
 def _windowed(node: Node, ins, outs, base: dict) -> Work:
-    _, h, w, cin = ins[0].shape
-    _, ho, wo, cout = outs[0].shape
     op = base_op(node.op)
+    nchw = node.op in ONNX_BASE
+    if nchw:
+        (_, cin, h, w), (_, cout, ho, wo) = ins[0].shape, outs[0].shape
+        groups = int(node.attrs.get("group", 1))
+        if op in CONV_OPS and groups > 1:  # terms per output: one group's input channels
+            op, cin = ("DEPTHWISE_CONV_2D", cin) if groups == cin == cout else (op, cin // groups)
+    else:
+        _, h, w, cin = ins[0].shape
+        _, ho, wo, cout = outs[0].shape
     if op in CONV_OPS | DEPTHWISE_OPS:
-        kh, kw = native_events.filter_hw(ins[1].shape, cin, cout, op in DEPTHWISE_OPS)
+        kh, kw = tuple(ins[1].shape[2:]) if nchw else native_events.filter_hw(ins[1].shape, cin, cout, op in DEPTHWISE_OPS)
     else:  # the importer's window; global pooling when the shapes say so, else window = stride
-        kh, kw = _pair(node, "filter") or ((h, w) if ho == wo == 1 else (max(h // ho, 1), max(w // wo, 1)))
-    sh, sw = _pair(node, "stride") or (_infer_stride(h, ho, kh), _infer_stride(w, wo, kw))
-    dh, dw = _pair(node, "dilation") or (1, 1)
-    pad_h, pad_w = _pair(node, "pad") or (_same_pad(h, ho, kh, sh, dh), _same_pad(w, wo, kw, sw, dw))
+        kh, kw = _pair(node, "filter") or _pair(node, "kernel_shape") or (
+            (h, w) if ho == wo == 1 else (max(h // ho, 1), max(w // wo, 1)))
+    sh, sw = _pair(node, "stride") or _pair(node, "strides") or (_infer_stride(h, ho, kh), _infer_stride(w, wo, kw))
+    dh, dw = _pair(node, "dilation") or _pair(node, "dilations") or (1, 1)
+    pad_h, pad_w = _pair(node, "pad") or _pair(node, "pads") or (  # ONNX pads: top, left first
+        _same_pad(h, ho, kh, sh, dh), _same_pad(w, wo, kw, sw, dw))
     valid_hw = _valid(h, ho, kh, sh, dh, pad_h) * _valid(w, wo, kw, sw, dw, pad_w)
     if op in CONV_OPS:
         kind, reduction, valid = "conv", kh * kw * cin, valid_hw * cin * cout
