@@ -18,8 +18,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "non_neural"))
 
 import edgert  # noqa: E402
-from conftest import dataset, fit  # noqa: E402
-from estimators import CLASSIFICATION_SETS, CLASSIFIERS, REGRESSION_SETS, REGRESSORS  # noqa: E402
+from nn_data import dataset, fit  # noqa: E402
+from nn_estimators import CLASSIFICATION_SETS, CLASSIFIERS, REGRESSION_SETS, REGRESSORS  # noqa: E402
 from edgert.errors import UnsupportedOpError  # noqa: E402
 
 DATASETS_SHOWN = {"classification": [d for d in CLASSIFICATION_SETS if not d.startswith("random")],

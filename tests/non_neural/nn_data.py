@@ -1,4 +1,4 @@
-"""Shared fixtures of the non-neural tests: datasets split once, estimators fitted once."""
+"""Shared helpers of the non-neural tests: datasets split once, estimators fitted on them."""
 from __future__ import annotations
 
 import functools

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from sklearn import ensemble, neighbors, svm, tree
 
 import edgert
-from conftest import BACKENDS, dataset, fit
+from nn_data import BACKENDS, dataset, fit
 from edgert.cli import main
 
 

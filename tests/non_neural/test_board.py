@@ -7,7 +7,7 @@ import pytest
 from sklearn import ensemble, linear_model, naive_bayes, neighbors, pipeline, preprocessing, svm
 
 import edgert
-from conftest import dataset
+from nn_data import dataset
 from edgert.devices import Board, qemu_board
 
 MODELS = {

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import edgert
-from conftest import BACKENDS, as_dict, dataset, fit
-from estimators import CLASSIFIERS, REGRESSORS
+from nn_data import BACKENDS, as_dict, dataset, fit
+from nn_estimators import CLASSIFIERS, REGRESSORS
 
 KEY = ("GaussianNB", "SVC-rbf", "SVC-poly", "SVC-sigmoid", "SVC-linear", "NuSVC-rbf",
        "KNeighborsClassifier-euclidean", "KNeighborsClassifier-manhattan-distance")

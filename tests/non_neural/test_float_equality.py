@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import edgert
-from conftest import BACKENDS, as_dict, dataset, fit
-from estimators import CLASSIFICATION_SETS, CLASSIFIERS, REGRESSION_SETS, REGRESSORS
+from nn_data import BACKENDS, as_dict, dataset, fit
+from nn_estimators import CLASSIFICATION_SETS, CLASSIFIERS, REGRESSION_SETS, REGRESSORS
 
 RTOL, ATOL = 1e-5, 1e-9
 # outputs edgert leaves out on purpose (docs/non-neural.md): SVC's Platt-scaled probabilities

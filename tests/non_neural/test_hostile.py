@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sklearn import ensemble, neighbors, svm
 
 import edgert
-from conftest import BACKENDS, dataset, fit
+from nn_data import BACKENDS, dataset, fit
 from edgert.errors import EdgertError, FormatError, InputError, ModelError, UnsupportedOpError
 from edgert.runtime.importers.sklearn import from_estimator
 

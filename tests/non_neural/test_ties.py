@@ -6,7 +6,7 @@ import pytest
 from sklearn import cluster, ensemble, linear_model, neighbors, svm, tree
 
 import edgert
-from conftest import BACKENDS, as_dict
+from nn_data import BACKENDS, as_dict
 
 
 def _labels(est, X):
