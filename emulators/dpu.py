@@ -22,11 +22,12 @@ from edgert.errors import InputError, ModelError, UnsupportedOpError
 
 from .core import DeviceModel, options, register
 from .report import NodeCost
+from .workload import base_op
 
 ARRAY_KINDS = {"conv", "fc"}
 ALU_KINDS = {"dwconv", "maxpool", "avgpool", "eltwise"}
 FREE_KINDS = {"copy"}  # reshapes are address arithmetic in the compiled instruction stream
-CPU_OPS = {"SOFTMAX", "QUANTIZE", "DEQUANTIZE"}  # run by VART / the Arm cores around the DPU subgraph
+CPU_OPS = {"SOFTMAX", "QUANTIZE", "DEQUANTIZE"}  # (by base_op) run by VART / the Arm cores around the DPU subgraph
 
 
 @register("dpu")
@@ -67,10 +68,10 @@ class DpuModel(DeviceModel):
 
     def _check_supported(self):
         for node, work in zip(self.model.graph.nodes, self.works):
-            if node.op.startswith("SNN_") or work.kind == "generic":
+            if work.kind in ("snn", "nonneural", "generic"):
                 raise UnsupportedOpError(f"unsupported op: the DPU runs int8 CNN layers; node {node.name!r} "
                                          f"({node.op}) has no DPU instruction or CPU fallback in this model")
-            if work.float_math and node.op not in CPU_OPS and work.kind not in FREE_KINDS:
+            if work.float_math and base_op(node.op) not in CPU_OPS and work.kind not in FREE_KINDS:
                 raise UnsupportedOpError(f"unsupported op: the DPU computes in int8 only; node {node.name!r} "
                                          f"({node.op}) is float32: quantize the model first (vai_q / int8 TFLite)")
 
@@ -152,7 +153,7 @@ class DpuModel(DeviceModel):
         return False
 
     def _on_cpu(self, k) -> bool:
-        return self.model.graph.nodes[k].op in CPU_OPS or self.works[k].kind == "softmax"
+        return base_op(self.model.graph.nodes[k].op) in CPU_OPS or self.works[k].kind == "softmax"
 
     # -- run level --------------------------------------------------------------------------------
     def summarize(self, costs, activity) -> dict:
