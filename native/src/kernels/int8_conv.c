@@ -239,9 +239,51 @@ ert_status ert_k_int8_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_
     return ERT_OK;
 }
 
+/* The W input channels at c of pixel (n, iy, ix), or zp_in (zp_row) when outside the image. */
+TFL_INLINE const int8_t *dw_source(const conv_args *a, const int8_t *zp_row, size_t n, int32_t iy, int32_t ix, int32_t c)
+{
+    const tfl_geom *g = &a->g;
+    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) return zp_row;
+    return a->x + ((n * g->h + iy) * g->w + ix) * g->cin + c;
+}
+
+/* Depthwise (multiplier 1), 4 pixels of a row from ox0, W channels from c, accumulators in
+ * registers across the taps; pixels past the row end compute garbage that is never stored
+ * to the output (their reads stay inside the image or on zp_row). */
+#if defined(__GNUC__)
+#define WIDEN(W, p) __builtin_convertvector(__builtin_convertvector(*(const v##W##i8 *)(p), v##W##i16), v##W##i32)
+#define DW_TILE(W)                                                                                \
+    TFL_INLINE void dw_tile##W(const conv_args *a, const int8_t *zp_row, size_t n, int32_t oy,     \
+                               int32_t ox0, int32_t c, int32_t *acc, int32_t stride)              \
+    {                                                                                             \
+        const tfl_geom *g = &a->g;                                                                \
+        v##W##i32 s0, s1, s2, s3;                                                                 \
+        memcpy(&s0, a->bias_zp + c, sizeof s0);                                                   \
+        s1 = s2 = s3 = s0;                                                                        \
+        for (int32_t ky = 0; ky < g->kh; ky++) {                                                  \
+            const int32_t iy = oy * g->sh - g->ph + ky * g->dh;                                   \
+            for (int32_t kx = 0; kx < g->kw; kx++) {                                              \
+                const int32_t ix = ox0 * g->sw - g->pw + kx * g->dw;                              \
+                const v##W##i32 wv = WIDEN(W, a->w + ((size_t)ky * g->kw + kx) * g->cout + c);    \
+                s0 += wv * WIDEN(W, dw_source(a, zp_row, n, iy, ix, c));                          \
+                s1 += wv * WIDEN(W, dw_source(a, zp_row, n, iy, ix + g->sw, c));                  \
+                s2 += wv * WIDEN(W, dw_source(a, zp_row, n, iy, ix + 2 * g->sw, c));              \
+                s3 += wv * WIDEN(W, dw_source(a, zp_row, n, iy, ix + 3 * g->sw, c));              \
+            }                                                                                     \
+        }                                                                                         \
+        memcpy(acc, &s0, sizeof s0);                                                              \
+        memcpy(acc + stride, &s1, sizeof s1);                                                     \
+        memcpy(acc + 2 * stride, &s2, sizeof s2);                                                 \
+        memcpy(acc + 3 * stride, &s3, sizeof s3);                                                 \
+    }
+DW_TILE(16)
+DW_TILE(8)
+#endif
+
 /* Depthwise, up to 4 output pixels of one row (ox0 .. ox0 + count - 1) for channels
  * c0 .. c0 + nb - 1: accumulate every tap (a tap outside the image reads zp_in for every
- * channel), then requantize. With `rep` (all channels in one block) the pixels' outputs are
+ * channel), then requantize. Narrow multiplier-1 layers take vector tiles of 16 and 8
+ * channels, the rest the plain loops. With `rep` (all channels in one block) the pixels' outputs are
  * contiguous and requantized in one call. */
 TFL_HOT static void depthwise_pixels(const conv_args *a, const pixel_params *rep, const int8_t *zp_row, size_t n,
                                      int32_t oy, int32_t ox0, int32_t count, int32_t c0, int32_t nb, int8_t *out)
@@ -249,9 +291,16 @@ TFL_HOT static void depthwise_pixels(const conv_args *a, const pixel_params *rep
     const tfl_geom *g = &a->g;
     const int32_t mult = g->mult, iy0 = oy * g->sh - g->ph;
     int32_t acc[PIX_BLOCK * OC_BLOCK];
+    int32_t lo = 0;
+#if defined(__GNUC__)
+    if (mult == 1 && nb < 32) {   /* wider rows: the plain loop vectorises well and is faster */
+        for (; lo + 16 <= nb; lo += 16) dw_tile16(a, zp_row, n, oy, ox0, c0 + lo, acc + lo, nb);
+        for (; lo + 8 <= nb; lo += 8) dw_tile8(a, zp_row, n, oy, ox0, c0 + lo, acc + lo, nb);
+    }
+#endif
     for (int32_t j = 0; j < count; j++)
-        for (int32_t i = 0; i < nb; i++) acc[j * nb + i] = a->bias_zp[c0 + i];
-    for (int32_t ky = 0; ky < g->kh; ky++) {
+        for (int32_t i = lo; i < nb; i++) acc[j * nb + i] = a->bias_zp[c0 + i];
+    for (int32_t ky = 0; ky < g->kh && lo < nb; ky++) {
         const int32_t iy = iy0 + ky * g->dh;
         for (int32_t kx = 0; kx < g->kw; kx++) {
             const int8_t *restrict wt = a->w + ((size_t)ky * g->kw + kx) * g->cout + c0;
@@ -259,14 +308,14 @@ TFL_HOT static void depthwise_pixels(const conv_args *a, const pixel_params *rep
                 const int32_t ix = (ox0 + j) * g->sw - g->pw + kx * g->dw;
                 int32_t *restrict row = acc + j * nb;
                 if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) {
-                    mac_row(row, wt, zp_row, nb);
+                    mac_row(row + lo, wt + lo, zp_row, nb - lo);
                     continue;
                 }
                 const int8_t *restrict px = a->x + ((n * g->h + iy) * g->w + ix) * g->cin;
                 if (mult == 1) {
-                    mac_row(row, wt, px + c0, nb);
+                    mac_row(row + lo, wt + lo, px + c0 + lo, nb - lo);
                 } else {
-                    for (int32_t i = 0; i < nb; i++) row[i] += wt[i] * px[(c0 + i) / mult];
+                    for (int32_t i = lo; i < nb; i++) row[i] += wt[i] * px[(c0 + i) / mult];
                 }
             }
         }
