@@ -44,6 +44,12 @@ ELTWISE = {
     "rv32imc": mix(load=2, mul=3, mulh=3, alu=22, branch=4, store=1, branch_taken=1),
     "armv7e-m": mix(load=2, mul=3, mulh=3, alu=16, branch=3, store=1, branch_taken=1),
 }
+# ONNX integer ops requantize each output in float32 (docs/onnx.md): int -> float, multiply by
+# the float multiplier, round half to even and back to int, add the zero point, clamp.
+ONNX_FLOAT_REQUANT = {"ONNX_QLINEAR_CONV", "ONNX_QLINEAR_MATMUL", "ONNX_QMAX_POOL", "ONNX_QLINEAR_AVERAGE_POOL"}
+FLOAT_REQUANT = mix(fcvt=2, flop=1, alu=3, branch=2, store=1)
+# ONNX_QLINEAR_ADD evaluates its QDQ graph per element: two dequantizes, add, divide, requantize.
+QLINEAR_ADD = mix(load=2, fcvt=3, flop=5, fdiv=1, alu=3, branch=2, store=1, branch_taken=1)
 COPY_WORD = mix(load=1, store=1, alu=1, branch_taken=1)  # memcpy, per 4 bytes
 SOFTMAX = mix(load=3, mul=8, mulh=8, alu=60, branch=8, store=1, branch_taken=3)  # fixed-point exp, per element
 FLOAT_TERM = mix(load=2, flop=2, alu=2, branch_taken=1)  # float MAC: multiply + add
@@ -95,7 +101,8 @@ def reference_mix(work: Work, isa: str, fpu: bool = False) -> Mix:
     if isa not in TERM:
         raise ValueError(f"no portable-C instruction model for ISA {isa!r}; known: {sorted(TERM)}")
     term = FLOAT_TERM if work.float_math else TERM[isa]
-    per_out = REQUANT[isa] if not work.float_math else mix(load=1, flop=1, fcmp=2, store=1)
+    per_out = (mix(load=1, flop=1, fcmp=2, store=1) if work.float_math
+               else FLOAT_REQUANT if work.op in ONNX_FLOAT_REQUANT else REQUANT[isa])
     k = work.kind
     if k in ("conv", "dwconv"):
         kh, kw = work.window[:2]
@@ -109,9 +116,12 @@ def reference_mix(work: Work, isa: str, fpu: bool = False) -> Mix:
             elem = mix(load=1, fcmp=1, branch_taken=1) if k == "maxpool" else mix(load=1, flop=1, branch_taken=1)
         # per output: window bounds (clipped to the input), then the average's divide or the store
         finish = mix(alu=14, branch=4, div=1, store=1) if k == "avgpool" else mix(alu=12, branch=4, store=1)
+        if work.op in ONNX_FLOAT_REQUANT:  # the float requantization replaces the divide / plain store
+            finish = mix(alu=12, branch=4).plus(FLOAT_REQUANT)
         return CALL[isa].plus(elem.scaled(work.valid_terms), finish.scaled(work.outputs))
     if k == "eltwise":
-        body = mix(load=2, flop=2, store=1, branch_taken=1) if work.float_math else ELTWISE[isa]
+        body = (mix(load=2, flop=2, store=1, branch_taken=1) if work.float_math
+                else QLINEAR_ADD if work.op == "ONNX_QLINEAR_ADD" else ELTWISE[isa])
         return CALL[isa].plus(body.scaled(work.outputs))
     if k == "copy":
         return CALL[isa].plus(COPY_WORD.scaled((work.out_bytes + 3) // 4))

@@ -3,13 +3,14 @@
 
 Per inner step of the 2 x 2 kernel (2 output channels x 2 pixels x 4 input channels = 16 MACs):
 2 weight words widened with SXTB16 (about 4 ALU ops each), 4 activation words (already 16-bit),
-8 SMLAD and the loop branch. Ops without a CMSIS-NN kernel fall back to the portable C model.
+8 SMLAD and the loop branch. Ops without a CMSIS-NN kernel (float, ONNX's float requantization)
+fall back to the portable C model.
 """
 from __future__ import annotations
 
 import math
 
-from .kernels_c import CALL, REQUANT, reference_mix
+from .kernels_c import CALL, ONNX_FLOAT_REQUANT, REQUANT, reference_mix
 from .mix import Mix, mix
 from .workload import Work
 
@@ -19,7 +20,7 @@ IM2COL_WORD = mix(load=1, alu=4, store=2)  # 4 int8 -> two 16-bit pairs
 
 
 def kernel_mix_cmsis(work: Work, isa: str = "armv7e-m", fpu: bool = False) -> Mix:
-    if work.float_math or work.kind not in ("conv", "fc", "dwconv"):
+    if work.float_math or work.kind not in ("conv", "fc", "dwconv") or work.op in ONNX_FLOAT_REQUANT:
         return reference_mix(work, isa)
     steps = math.ceil(work.reduction / 4)
     if work.kind == "dwconv":  # arm_depthwise_conv_s8_opt: SMLAD over 2 channels at a time

@@ -13,12 +13,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .kernels_c import family_body, generic_mix
+from .kernels_c import FLOAT_REQUANT, ONNX_FLOAT_REQUANT, QLINEAR_ADD, family_body, generic_mix
 from .mix import Mix, mix
 from .workload import Work
 
 CALL = mix(alu=40, load=20, store=10, jump=4, branch=6)
 REQUANT = mix(mul=1, mulh=1, alu=4, store=1)  # TFLite requantisation per output, no loop overhead
+
+
+def _requant(work: Work) -> Mix:
+    """Per-output requantisation: TFLite's fixed point, or ONNX's float32 multiply."""
+    return FLOAT_REQUANT if work.op in ONNX_FLOAT_REQUANT else REQUANT
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ def kernel_split(work: Work) -> Split:
         return Split(CALL, _depthwise_channel(work), work.channels)
     if k == "fc":
         steps = math.ceil(work.reduction / 4)
-        per_neuron = mix(load=1.5, simd_mac=1).scaled(steps).plus(REQUANT, mix(alu=4))
+        per_neuron = mix(load=1.5, simd_mac=1).scaled(steps).plus(_requant(work), mix(alu=4))
         return Split(CALL, per_neuron.scaled(work.row_outputs), work.rows)
     if k in ("maxpool", "avgpool"):
         terms = work.valid_terms / max(work.outputs, 1)
@@ -49,12 +54,16 @@ def kernel_split(work: Work) -> Split:
             per_out = mix(load=terms / 4, simd_mac=terms / 4, store=0.25, alu=1)
         else:
             per_out = mix(load=terms / 4, alu=terms + 3, mul=1, store=1)  # sum, then multiply-shift divide
+        if work.op in ONNX_FLOAT_REQUANT and not work.float_math:
+            per_out = per_out.plus(FLOAT_REQUANT)
         return Split(CALL, per_out.scaled(work.outputs / work.rows), work.rows)
     if k == "eltwise":
         if work.op in ("RELU", "RELU6") and not work.float_math:
             per = mix(load=0.25, simd_mac=0.25, store=0.25)  # pv.max.b / pv.min.b on 4 lanes
         elif work.float_math:
             per = mix(load=2, flop=2, store=1)
+        elif work.op == "ONNX_QLINEAR_ADD":
+            per = QLINEAR_ADD
         else:
             per = mix(load=2, mul=2, mulh=2, alu=8, store=1)
         return Split(CALL, per.scaled(work.outputs / work.rows), work.rows)
@@ -85,7 +94,7 @@ def _conv_row(work: Work) -> Mix:
         (mix(load=2, simd_mac=1).scaled(steps).plus(mix(alu=3))).scaled(left))
     words_per_tap = cin / 4 if cin % 4 == 0 else cin  # byte copies when channels are not word-aligned
     im2col = mix(load=words_per_tap, store=words_per_tap, alu=4, branch=1).scaled(kh * kw)
-    return pair.scaled(pixels // 2).plus(single.scaled(pixels % 2), im2col.scaled(pixels), REQUANT.scaled(work.row_outputs))
+    return pair.scaled(pixels // 2).plus(single.scaled(pixels % 2), im2col.scaled(pixels), _requant(work).scaled(work.row_outputs))
 
 
 def _depthwise_channel(work: Work) -> Mix:
@@ -93,5 +102,5 @@ def _depthwise_channel(work: Work) -> Mix:
     kh, kw, _, sw = work.window
     steps = math.ceil(kh * kw / 4)
     outputs = work.outputs / work.channels
-    per_out = mix(load=2 * steps, simd_mac=steps, alu=3).plus(mix(load=kh * sw, store=kh * sw), REQUANT)
+    per_out = mix(load=2 * steps, simd_mac=steps, alu=3).plus(mix(load=kh * sw, store=kh * sw), _requant(work))
     return per_out.scaled(outputs)
