@@ -82,6 +82,9 @@ class SpinnakerModel(DeviceModel):
     # -- what runs where ---------------------------------------------------------------------------
     def _check_supported(self):
         for node, work in zip(self.model.graph.nodes, self.works):
+            if role(node.op) and work.float_math and not self.profile.value(f"units.{self.unit}.fpu"):
+                self.note("float-mode spiking layers costed as sPyNNaker runs them, in fixed point "
+                          "(no FPU); outputs are the host's float ones")
             if role(node.op) or (work.kind in CORE_KINDS and not work.float_math):
                 continue
             if work.kind in MAC_KINDS and self.mac_per_clk and not work.float_math:
