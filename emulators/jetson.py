@@ -139,14 +139,17 @@ class JetsonModel(DeviceModel):
                         int(dram), placement, detail)
 
     def _precision(self, work) -> str:
-        return self.float_precision if work.float_math else "int8"
+        if work.float_math:
+            return self.float_precision
+        # fixed-mode spiking layers (int16 weights, int32 state, 64-bit sums): no dp4a / MMA path
+        return "int32" if work.kind == "snn" else "int8"
 
     def _rate(self, work, precision, kind) -> tuple[float, str]:
         """Achieved ops/s and the engine that gives it (the faster of tensor and CUDA cores)."""
         g = self.gpu
         scale = self.sms * self.freq * self.efficiency
         cuda = {"fp32": g["fp32_flops_per_sm_clk"], "fp16": g["fp16_cuda_flops_per_sm_clk"],
-                "int8": g["int8_cuda_ops_per_sm_clk"]}[precision] * scale
+                "int8": g["int8_cuda_ops_per_sm_clk"], "int32": g["int32_cuda_ops_per_sm_clk"]}[precision] * scale
         tensor_peak = {"fp16": g["fp16_tensor_flops_per_sm_clk"], "int8": g["int8_tensor_ops_per_sm_clk"]}.get(precision, 0)
         if kind not in MMA_KINDS or work.kind not in MMA_KINDS or not tensor_peak:
             return cuda, "cuda"

@@ -90,3 +90,13 @@ def test_spinnaker_cost_follows_the_spikes(family):
         costs.append((first.detail["input_events"], first.detail["packets_received"], first.cycles))
     (events_lo, packets_lo, cycles_lo), (events_hi, packets_hi, cycles_hi) = costs
     assert events_hi > events_lo and packets_hi > packets_lo and cycles_hi > cycles_lo
+
+
+@pytest.mark.parametrize("device", sorted(n for n, p in PROFILES.items() if p.kind == "jetson"))
+def test_fixed_mode_spiking_layers_have_no_int8_path_on_a_gpu(device):
+    """int16 weights into 64-bit sums run as 32-bit integer multiply-adds, not dp4a / tensor cores:
+    never faster than the float layer's FP32 FMAs."""
+    floating, fixed = (Emulator(built(f)[0], device, backend=BACKEND).run(built(f)[1])[1].nodes[0].detail
+                       for f in ("snn-cnn", "snn-cnn-fixed"))
+    assert (floating["precision"], fixed["precision"]) == ("fp32", "int32")
+    assert fixed["compute_s"] >= floating["compute_s"]
