@@ -41,12 +41,11 @@ def data_events(node: Node, graph: Graph, inputs: list | None) -> dict[str, int]
     return {} if fn is None else fn(node, graph, inputs)
 
 
-def filter_hw(shape, cin: int, cout: int, depthwise: bool) -> tuple[int, int]:
-    """(KH, KW) of a filter in any layout the importers write: depthwise [1, KH, KW, C];
-    convolution [C_out, KH, KW, C_in] (TFLite's OHWI) or [KH, KW, C_in, C_out] (HWIO)."""
-    if depthwise or (shape[0] == cout and shape[3] == cin):
-        return int(shape[1]), int(shape[2])
-    return int(shape[0]), int(shape[1])
+def filter_hw(shape, depthwise: bool) -> tuple[int, int]:
+    """(KH, KW) of a filter in edgert's layouts: depthwise [1, KH, KW, C], convolution
+    [KH, KW, C_in, C_out] (the TFLite importer transposes OHWI; guessing between the two layouts
+    from the channel counts swapped KH and KW when KH = C_in = C_out)."""
+    return (int(shape[1]), int(shape[2])) if depthwise else (int(shape[0]), int(shape[1]))
 
 
 def _geometry(node: Node, graph: Graph):
@@ -54,7 +53,7 @@ def _geometry(node: Node, graph: Graph):
     n, h, w, cin = t[node.inputs[0]].shape
     _, oh, ow, cout = t[node.outputs[0]].shape
     if node.op.startswith(("CONV", "DEPTHWISE")):  # int8 and _F32 variants
-        kh, kw = filter_hw(t[node.inputs[1]].shape, cin, cout, node.op.startswith("DEPTHWISE"))
+        kh, kw = filter_hw(t[node.inputs[1]].shape, node.op.startswith("DEPTHWISE"))
     else:
         kh, kw = node.attrs["filter"]
     sh, sw = node.attrs["stride"]

@@ -1,7 +1,7 @@
 """What each node asks of a device, from the graph alone: the shape of its loops and its bytes.
 
 Device-independent. Cost models turn a Work into instructions and cycles. Geometry comes from
-tensor shapes (TFLite layouts: NHWC activations, OHWI conv weights, 1HWC depthwise weights,
+tensor shapes (edgert's TFLite layouts: NHWC activations, HWIO conv weights, 1HWC depthwise weights,
 [out, in] fully-connected weights; ONNX ops: NCHW activations, (M, C/group, kH, kW) weights)
 and from node attributes where the shapes cannot tell.
 """
@@ -103,7 +103,7 @@ def conv2d_work(h: int, w: int, cin: int, cout: int, k: int, stride: int = 1) ->
     g = Graph()
     ho, wo = math.ceil(h / stride), math.ceil(w / stride)
     x = g.add_tensor(Tensor("x", "int8", (1, h, w, cin)))
-    wt = g.add_tensor(Tensor("w", "int8", (cout, k, k, cin), data=np.zeros((cout, k, k, cin), np.int8)))
+    wt = g.add_tensor(Tensor("w", "int8", (k, k, cin, cout), data=np.zeros((k, k, cin, cout), np.int8)))
     y = g.add_tensor(Tensor("y", "int8", (1, ho, wo, cout)))
     node = g.add_node("CONV_2D", [x, wt], [y], {"stride": [stride, stride], "dilation": [1, 1],
                                                 "pad": [_same_pad(h, ho, k, stride, 1), _same_pad(w, wo, k, stride, 1)]})
@@ -127,7 +127,7 @@ def _windowed(node: Node, ins, outs, base: dict) -> Work:
         _, h, w, cin = ins[0].shape
         _, ho, wo, cout = outs[0].shape
     if op in CONV_OPS | DEPTHWISE_OPS:
-        kh, kw = tuple(ins[1].shape[2:]) if nchw else native_events.filter_hw(ins[1].shape, cin, cout, op in DEPTHWISE_OPS)
+        kh, kw = tuple(ins[1].shape[2:]) if nchw else native_events.filter_hw(ins[1].shape, op in DEPTHWISE_OPS)
     else:  # the importer's window; global pooling when the shapes say so, else window = stride
         kh, kw = _pair(node, "filter") or _pair(node, "kernel_shape") or (
             (h, w) if ho == wo == 1 else (max(h // ho, 1), max(w // wo, 1)))
