@@ -336,7 +336,8 @@ class Board:
         data = bytes(np.random.default_rng(nbytes).integers(0, 256, nbytes, dtype=np.uint8))
         self._call(P.LINK_TEST, struct.pack("<I", nbytes))
         t0 = time.monotonic()
-        self.client.port.write(data)
+        for off in range(0, nbytes, 4096):   # the same write size as upload frames
+            self.client.port.write(data[off:off + 4096])
         r = self.client.wait_frame(P.LINK_TEST, timeout=60)
         elapsed = time.monotonic() - t0
         h = 2166136261
