@@ -208,6 +208,169 @@ TFL_HOT static void conv_pixels(const conv_args *a, const pixel_params *rep, con
     }
 }
 
+#if defined(TFL_X86_VNNI)
+#include <immintrin.h>
+#define VNNI_K_MAX 4096     /* window length (rounded up to 4) */
+#define VNNI_PIX 8          /* output pixels per block: 8 accumulators of 16 channels */
+#define VNNI_W_TILES 16     /* channel tiles packed at once: 16 x 16 x VNNI_K_MAX bytes at most */
+#define VNNI_W_BYTES 65536  /* stack for packed filters (host stacks are MBs) */
+
+/* The window of output pixel p shifted to x + 128 (unsigned bytes), taps outside the image
+ * zp_in + 128, padded with zeros to k4 bytes (those taps have zero weights). */
+TFL_VNNI static void gather_flipped(const conv_args *a, size_t pixel, uint8_t *dst, int32_t k4)
+{
+    const tfl_geom *g = &a->g;
+    const int32_t ox = (int32_t)(pixel % (size_t)g->ow), oy = (int32_t)(pixel / (size_t)g->ow % (size_t)g->oh);
+    const size_t n = pixel / ((size_t)g->ow * g->oh);
+    const int32_t iy0 = oy * g->sh - g->ph, ix0 = ox * g->sw - g->pw;
+    uint8_t *d = dst;
+    for (int32_t ky = 0; ky < g->kh; ky++) {
+        const int32_t iy = iy0 + ky * g->dh;
+        for (int32_t kx = 0; kx < g->kw; kx++, d += g->cin) {
+            const int32_t ix = ix0 + kx * g->dw;
+            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) {
+                for (int32_t c = 0; c < g->cin; c++) d[c] = (uint8_t)(a->q.zp_in + 128);
+            } else {
+                const int8_t *src = a->x + ((n * g->h + iy) * g->w + ix) * g->cin;
+                for (int32_t c = 0; c < g->cin; c++) d[c] = (uint8_t)(src[c] ^ 0x80);
+            }
+        }
+    }
+    while (d < dst + k4) *d++ = 0;
+}
+
+/* 16 output channels from c0 of filter rows k .. k+3, interleaved as vpdpbusd wants them
+ * (channel-major groups of 4 taps); rows past k_len and channels past C_out are zero. */
+TFL_VNNI static __m512i pack_taps(const conv_args *a, int32_t k, int32_t k_len, int32_t c0, __mmask16 cm)
+{
+    __m128i r[4];
+    for (int32_t t = 0; t < 4; t++)
+        r[t] = k + t < k_len ? _mm_maskz_loadu_epi8(cm, a->w + (size_t)(k + t) * a->g.cout + c0) : _mm_setzero_si128();
+    const __m128i t0 = _mm_unpacklo_epi8(r[0], r[1]), t1 = _mm_unpackhi_epi8(r[0], r[1]);
+    const __m128i t2 = _mm_unpacklo_epi8(r[2], r[3]), t3 = _mm_unpackhi_epi8(r[2], r[3]);
+    __m512i v = _mm512_castsi128_si512(_mm_unpacklo_epi16(t0, t2));
+    v = _mm512_inserti32x4(v, _mm_unpackhi_epi16(t0, t2), 1);
+    v = _mm512_inserti32x4(v, _mm_unpacklo_epi16(t1, t3), 2);
+    return _mm512_inserti32x4(v, _mm_unpackhi_epi16(t1, t3), 3);
+}
+
+/* tfl_requant_row for the 16 channels of one vector (same integers, lane by lane): the
+ * 64-bit products of SRDHM are formed for even and odd lanes separately. */
+typedef struct {
+    __m512i left, right, mult, mask, half, zp_out, lo, hi;
+    __mmask16 cm;
+} requant16;
+
+TFL_VNNI static requant16 requant16_get(const conv_args *a, int32_t c0, __mmask16 cm)
+{
+    requant16 r;
+    const __m512i shift = _mm512_maskz_loadu_epi32(cm, a->q.shift + c0), zero = _mm512_setzero_si512();
+    r.left = _mm512_max_epi32(shift, zero);
+    r.right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+    r.mult = _mm512_maskz_loadu_epi32(cm, a->q.mult + c0);
+    r.mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), r.right), _mm512_set1_epi32(1));
+    r.half = _mm512_srai_epi32(r.mask, 1);
+    r.zp_out = _mm512_set1_epi32(a->q.zp_out);
+    r.lo = _mm512_set1_epi32(a->q.act_min);
+    r.hi = _mm512_set1_epi32(a->q.act_max);
+    r.cm = cm;
+    return r;
+}
+
+/* round(x * m / 2^31) of the 64-bit lanes' low halves, ties toward +inf, as int64 lanes */
+TFL_VNNI static inline __m512i srdhm_lanes(__m512i x, __m512i m)
+{
+    const __m512i ab = _mm512_mul_epi32(x, m);
+    const __mmask8 neg = _mm512_cmplt_epi64_mask(ab, _mm512_setzero_si512());
+    const __m512i t = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(neg, _mm512_set1_epi64(1 << 30),
+                                                                  _mm512_set1_epi64(1 - (1 << 30))));
+    /* t / 2^31 truncating toward 0: add 2^31 - 1 to negative t before the shift */
+    return _mm512_srai_epi64(_mm512_mask_add_epi64(t, _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512()), t,
+                                                   _mm512_set1_epi64(0x7FFFFFFF)), 31);
+}
+
+TFL_VNNI static inline void requant16_store(const requant16 *r, __m512i acc, int8_t *out)
+{
+    const __m512i x = _mm512_sllv_epi32(acc, r->left);
+    const __m512i even = srdhm_lanes(x, r->mult);
+    const __m512i odd = srdhm_lanes(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(r->mult, 32));
+    __m512i hi = _mm512_mask_blend_epi32((__mmask16)0xAAAA, even, _mm512_slli_epi64(odd, 32));
+    const __m512i min32 = _mm512_set1_epi32(INT32_MIN);
+    const __mmask16 sat = _mm512_cmpeq_epi32_mask(x, min32) & _mm512_cmpeq_epi32_mask(r->mult, min32);
+    hi = _mm512_mask_mov_epi32(hi, sat, _mm512_set1_epi32(INT32_MAX));
+    const __mmask16 neg = _mm512_cmplt_epi32_mask(hi, _mm512_setzero_si512());
+    const __m512i threshold = _mm512_mask_add_epi32(r->half, neg, r->half, _mm512_set1_epi32(1));
+    __m512i y = _mm512_srav_epi32(hi, r->right);
+    const __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_and_si512(hi, r->mask), threshold);
+    y = _mm512_mask_add_epi32(y, up, y, _mm512_set1_epi32(1));
+    y = _mm512_add_epi32(y, r->zp_out);
+    y = _mm512_min_epi32(_mm512_max_epi32(y, r->lo), r->hi);
+    _mm_mask_storeu_epi8(out, r->cm, _mm512_cvtepi32_epi8(y));
+}
+
+#define VNNI_DOT(j) acc##j = _mm512_dpbusd_epi32(acc##j, _mm512_set1_epi32(rd4(rows[j] + 4 * q)), wq)
+
+static inline int32_t rd4(const uint8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* CONV_2D as conv_pixels computes it, in blocks of 8 pixels x 16 output channels, with the
+ * windows shifted to x + 128 (unsigned bytes for vpdpbusd) and 128 * sum(w) taken off the
+ * bias. Filters are packed for groups of channel tiles that fit the stack buffer; each
+ * group gathers the windows again. Returns 0 (nothing written) for windows over VNNI_K_MAX. */
+TFL_VNNI static int conv_vnni(const conv_args *a)
+{
+    const tfl_geom *g = &a->g;
+    const int32_t k_len = g->kh * g->kw * g->cin, k4 = (k_len + 3) & ~3, quads = k4 / 4;
+    const int32_t tiles = (g->cout + 15) / 16, fit = VNNI_W_BYTES / (64 * quads);
+    const int32_t per_group = fit < VNNI_W_TILES ? fit : VNNI_W_TILES;
+    const size_t pixels = (size_t)g->n * g->oh * g->ow;
+    if (k4 > VNNI_K_MAX) return 0;
+    uint8_t windows[VNNI_PIX * VNNI_K_MAX];
+    __m512i wp[VNNI_W_BYTES / 64];
+    __m512i corr[VNNI_W_TILES];
+    requant16 rq[VNNI_W_TILES];
+    for (int32_t t0 = 0; t0 < tiles; t0 += per_group) {
+        const int32_t t1 = t0 + per_group < tiles ? t0 + per_group : tiles;
+        for (int32_t t = t0; t < t1; t++) {
+            const int32_t c0 = 16 * t, nb = g->cout - c0 < 16 ? g->cout - c0 : 16;
+            const __mmask16 cm = (__mmask16)((1u << nb) - 1u);
+            __m512i wsum = _mm512_setzero_si512(), *w = wp + (size_t)(t - t0) * quads;
+            for (int32_t q = 0; q < quads; q++) {
+                w[q] = pack_taps(a, 4 * q, k_len, c0, cm);
+                wsum = _mm512_dpbusd_epi32(wsum, _mm512_set1_epi8((char)0x80), w[q]);
+            }
+            corr[t - t0] = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(cm, a->bias_zp + c0), wsum);
+            rq[t - t0] = requant16_get(a, c0, cm);
+        }
+        for (size_t p0 = 0; p0 < pixels; p0 += VNNI_PIX) {
+            const size_t valid = pixels - p0 < VNNI_PIX ? pixels - p0 : VNNI_PIX;
+            const uint8_t *rows[VNNI_PIX];
+            for (size_t j = 0; j < VNNI_PIX; j++) {   /* the tail repeats its last pixel */
+                rows[j] = windows + (j < valid ? j : valid - 1) * (size_t)k4;
+                if (j < valid) gather_flipped(a, p0 + j, windows + j * (size_t)k4, k4);
+            }
+            for (int32_t t = t0; t < t1; t++) {
+                const __m512i *w = wp + (size_t)(t - t0) * quads;
+                __m512i acc0 = corr[t - t0], acc1 = acc0, acc2 = acc0, acc3 = acc0, acc4 = acc0, acc5 = acc0,
+                        acc6 = acc0, acc7 = acc0;
+                for (int32_t q = 0; q < quads; q++) {
+                    const __m512i wq = w[q];
+                    VNNI_DOT(0); VNNI_DOT(1); VNNI_DOT(2); VNNI_DOT(3);
+                    VNNI_DOT(4); VNNI_DOT(5); VNNI_DOT(6); VNNI_DOT(7);
+                }
+                const __m512i accs[VNNI_PIX] = {acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7};
+                for (size_t j = 0; j < valid; j++) requant16_store(&rq[t - t0], accs[j], a->y + (p0 + j) * g->cout + 16 * t);
+            }
+        }
+    }
+    return 1;
+}
+#endif
+
 ert_status ert_k_int8_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
     conv_args a = {0};
@@ -216,6 +379,9 @@ ert_status ert_k_int8_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_
     int8_t stack_windows[PIX_BLOCK * GATHER_STACK];
     (void)activity;
     if (s != ERT_OK) return s;
+#if defined(TFL_X86_VNNI)
+    if (tfl_has_vnni() && conv_vnni(&a)) return ERT_OK;
+#endif
     const int32_t k_len = g->kh * g->kw * g->cin;
     const size_t pixels = (size_t)g->n * g->oh * g->ow;
     int8_t *windows = a.scratch ? a.scratch : conv_direct(g) ? NULL : stack_windows;

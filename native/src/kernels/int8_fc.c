@@ -77,12 +77,62 @@ TFL_HOT static void fc_rows(const fc_args *a, const int8_t *restrict x, int8_t *
     }
 }
 
+#if defined(TFL_X86_VNNI)
+#include <immintrin.h>
+#define FC_VNNI_DEPTH 8192   /* input rows flipped to uint8 on the stack */
+
+/* sum_k w[k] * (x[k] + 128) of one unit, and 128 * sum_k w[k], over 64-byte chunks. */
+#define FC_VNNI_CHUNK(u)                                                                          \
+    do {                                                                                          \
+        __m512i wv = _mm512_maskz_loadu_epi8(m, w##u + k);                                        \
+        d##u = _mm512_dpbusd_epi32(d##u, xv, wv);                                                 \
+        z##u = _mm512_dpbusd_epi32(z##u, c128, wv);                                               \
+    } while (0)
+
+/* The same dot products as fc_rows with vpdpbusd (unsigned x signed bytes): x is shifted to
+ * x + 128 in [0, 255] and 128 * sum(w) taken off again, exactly, in int32. */
+TFL_VNNI static void fc_rows_vnni(const fc_args *a, const int8_t *x, int8_t *y)
+{
+    uint8_t xu[FC_VNNI_DEPTH];
+    int32_t acc[UNIT_BLOCK];
+    const int32_t depth = a->depth;
+    for (int32_t k = 0; k < depth; k++) xu[k] = (uint8_t)(x[k] ^ 0x80);
+    const __m512i c128 = _mm512_set1_epi8((char)0x80);
+    for (int32_t u0 = 0; u0 < a->units; u0 += UNIT_BLOCK) {
+        const int32_t nb = a->units - u0 < UNIT_BLOCK ? a->units - u0 : UNIT_BLOCK;
+        int32_t i = 0;
+        for (; i < nb; i += 2) {   /* two units per pass (the last pass repeats a unit if nb is odd) */
+            const int8_t *w0 = a->w + (size_t)(u0 + i) * depth;
+            const int8_t *w1 = i + 1 < nb ? w0 + depth : w0;
+            __m512i d0 = _mm512_setzero_si512(), d1 = d0, z0 = d0, z1 = d0;
+            for (int32_t k = 0; k < depth; k += 64) {
+                const __mmask64 m = depth - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (depth - k)) - 1);
+                const __m512i xv = _mm512_maskz_loadu_epi8(m, xu + k);
+                FC_VNNI_CHUNK(0);
+                FC_VNNI_CHUNK(1);
+            }
+            acc[i] = _mm512_reduce_add_epi32(_mm512_sub_epi32(d0, z0));
+            if (i + 1 < nb) acc[i + 1] = _mm512_reduce_add_epi32(_mm512_sub_epi32(d1, z1));
+        }
+        for (i = 0; i < nb; i++) acc[i] += a->bias_zp[u0 + i];
+        tfl_requant_row(acc, y + u0, nb, a->q.mult + u0, a->q.shift + u0, a->q.zp_out, a->q.act_min, a->q.act_max);
+    }
+}
+#endif
+
 ert_status ert_k_int8_fc(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
     fc_args a = {0};
     ert_status s = fc_args_get(ctx, node, &a);
     (void)activity;
     if (s != ERT_OK) return s;
+#if defined(TFL_X86_VNNI)
+    if (a.depth <= FC_VNNI_DEPTH && tfl_has_vnni()) {
+        for (int32_t b = 0; b < a.batches; b++)
+            fc_rows_vnni(&a, a.x + (size_t)b * a.depth, a.y + (size_t)b * a.units);
+        return ERT_OK;
+    }
+#endif
     for (int32_t b = 0; b < a.batches; b++)
         fc_rows(&a, a.x + (size_t)b * a.depth, a.y + (size_t)b * a.units);
     return ERT_OK;

@@ -17,6 +17,19 @@
 #define TFL_HOT
 #endif
 
+/* x86-64 host only (never the firmware): int8 dot products with AVX-512 VNNI (vpdpbusd: 64
+ * multiply-adds per instruction), used when the CPU has it (checked at run time). The
+ * portable loops stay the path everywhere else and give the same integers. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define TFL_X86_VNNI 1
+#define TFL_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+static inline int tfl_has_vnni(void)
+{
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
+}
+#endif
+
 /* Force inlining where a constant argument must reach the loop (vector tile widths). */
 #if defined(__GNUC__)
 #define TFL_INLINE static inline __attribute__((always_inline))
