@@ -1,6 +1,9 @@
-"""One small model per family the runtime compiles, with an input that exercises it: int8 and
-float TFLite (MLPerf Tiny KWS), ONNX (a QDQ CNN and its float twin, built with onnx.helper),
-scikit-learn (a tree and an SVM, float and fixed mode), NIR spiking graphs (float and fixed)."""
+"""Small models of every family the runtime compiles, with inputs that exercise them, chosen so
+that together they use every op the runtime has (tests/emulators_coverage/test_op_coverage.py
+checks that): int8 and float TFLite (MLPerf Tiny KWS and ResNet), ONNX (a QDQ CNN, its float
+twin and the integer ops, built with onnx.helper), scikit-learn (trees, SVM, kNN pipeline,
+logistic regression, naive Bayes; float and fixed mode), NIR spiking graphs (float and fixed,
+event and dense synapses, a recurrent one)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,11 +18,13 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 
 def _tflite(name):
     model = edgert.compile(MODELS / "mlperf_tiny" / f"{name}.tflite")
-    shape = model.graph.tensors[model.graph.inputs[0]].shape
+    t = model.graph.tensors[model.graph.inputs[0]]
     rng = np.random.default_rng(0)
-    if name.endswith("float32"):
-        return model, rng.normal(0, 1, shape).astype(np.float32)
-    return model, np.load(MODELS / "mlperf_tiny" / "samples" / "kws_sample_input_int8.npy")
+    if name == "kws_ref_model":
+        return model, np.load(MODELS / "mlperf_tiny" / "samples" / "kws_sample_input_int8.npy")
+    if t.dtype == "float32":
+        return model, rng.normal(0, 1, t.shape).astype(np.float32)
+    return model, rng.integers(-128, 128, t.shape).astype(np.int8)
 
 
 def onnx_cnn(quantized: bool):
@@ -75,21 +80,78 @@ def onnx_cnn(quantized: bool):
     return edgert.compile(model), rng.normal(0, 1, (1, 3, 12, 12)).astype(np.float32)
 
 
+def onnx_integer():
+    """ConvInteger and MatMulInteger side by side: two uint8 inputs, two int32 outputs."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(6)
+    inits = [numpy_helper.from_array(a, name) for name, a in [
+        ("w", rng.integers(-128, 128, (3, 2, 3, 3)).astype(np.int8)), ("b", rng.integers(-128, 128, (8, 5)).astype(np.int8)),
+        ("x_zp", np.uint8(128)), ("w_zp", np.int8(1)), ("a_zp", np.uint8(120)), ("b_zp", np.int8(-2))]]
+    nodes = [helper.make_node("ConvInteger", ["x", "w", "x_zp", "w_zp"], ["y"], pads=[1, 1, 1, 1]),
+             helper.make_node("MatMulInteger", ["a", "b", "a_zp", "b_zp"], ["z"])]
+    value = helper.make_tensor_value_info
+    graph = helper.make_graph(nodes, "integer", [value("x", TensorProto.UINT8, [1, 2, 6, 6]),
+                                                 value("a", TensorProto.UINT8, [4, 8])],
+                              [value("y", TensorProto.INT32, [1, 3, 6, 6]), value("z", TensorProto.INT32, [4, 5])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    inputs = {"x": rng.integers(0, 256, (1, 2, 6, 6)).astype(np.uint8), "a": rng.integers(0, 256, (4, 8)).astype(np.uint8)}
+    return edgert.compile(model), inputs
+
+
+def _estimator(name: str):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+    from sklearn.tree import DecisionTreeClassifier
+    return {"tree": lambda: DecisionTreeClassifier(max_depth=4, random_state=0), "svm": lambda: SVC(gamma=0.5),
+            "knn": lambda: make_pipeline(StandardScaler(), KNeighborsClassifier(3)),
+            "logreg": lambda: LogisticRegression(max_iter=500), "gnb": GaussianNB,
+            "histgb": lambda: HistGradientBoostingClassifier(max_iter=5, random_state=0)}[name]()
+
+
 def _sklearn(estimator: str, mode: str):
     pytest.importorskip("sklearn")
     from sklearn.datasets import load_iris
-    from sklearn.svm import SVC
-    from sklearn.tree import DecisionTreeClassifier
     X, y = load_iris(return_X_y=True)
-    est = (DecisionTreeClassifier(max_depth=4, random_state=0) if estimator == "tree" else SVC(gamma=0.5)).fit(X, y)
+    est = _estimator(estimator).fit(X, y)
     model = edgert.compile(est, mode=mode, calibration=X) if mode == "fixed" else edgert.compile(est)
     dtype = model.graph.tensors[model.graph.inputs[0]].dtype
     return model, X[[7]].astype(dtype)
 
 
-def _nir(name: str, mode: str):
+def glue_snn():
+    """A NIR graph in code with the glue ops: Scale, Threshold, Delay, and an Output that echoes
+    the Input (a copy): Input(4) -> Scale -> Linear -> Threshold -> Delay -> Affine -> LIF."""
+    nir = pytest.importorskip("nir")
+    rng = np.random.default_rng(1)
+
+    def full(n, v):
+        return np.full(n, v, np.float32)
+
+    nodes = {"input": nir.Input(input_type={"input": np.array([4])}), "scale": nir.Scale(scale=full(4, 2.0)),
+             "fc": nir.Linear(weight=rng.normal(0, 1, (6, 4)).astype(np.float32)),
+             "threshold": nir.Threshold(threshold=full(6, 0.5)), "delay": nir.Delay(delay=full(6, 2e-4)),
+             "fc2": nir.Affine(weight=rng.normal(0, 1, (3, 6)).astype(np.float32), bias=full(3, 0.0)),
+             "lif": nir.LIF(tau=full(3, 0.01), r=full(3, 1.0), v_leak=full(3, 0.0), v_threshold=full(3, 1.0),
+                            v_reset=full(3, 0.0)),
+             "output": nir.Output(output_type={"output": np.array([3])}),
+             "echo": nir.Output(output_type={"output": np.array([4])})}
+    edges = [("input", "scale"), ("scale", "fc"), ("fc", "threshold"), ("threshold", "delay"), ("delay", "fc2"),
+             ("fc2", "lif"), ("lif", "output"), ("input", "echo")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+
+
+def _nir(name: str, mode: str, synapses: str = "event"):
     pytest.importorskip("nir")
-    model = edgert.compile(MODELS / "nir" / f"{name}.nir", mode=mode)
+    source = glue_snn() if name == "glue" else MODELS / "nir" / f"{name}.nir"
+    model = edgert.compile(source, mode=mode, synapses=synapses)
     t = model.graph.tensors[model.graph.inputs[0]]
     spikes = np.random.default_rng(2).random(t.shape) < 0.3
     spikes.flat[0] = True  # at least one input event in every layer that sees the input
@@ -101,14 +163,29 @@ def _nir(name: str, mode: str):
 FAMILIES = {
     "tflite-int8": lambda: _tflite("kws_ref_model"),
     "tflite-float32": lambda: _tflite("kws_ref_model_float32"),
+    "tflite-resnet-int8": lambda: _tflite("pretrainedResnet_quant"),
+    "tflite-resnet-float32": lambda: _tflite("pretrainedResnet"),
     "onnx-qdq": lambda: onnx_cnn(quantized=True),
     "onnx-float": lambda: onnx_cnn(quantized=False),
+    "onnx-integer": onnx_integer,
     "sklearn-tree": lambda: _sklearn("tree", "float"),
     "sklearn-svm": lambda: _sklearn("svm", "float"),
     "sklearn-tree-fixed": lambda: _sklearn("tree", "fixed"),
     "sklearn-svm-fixed": lambda: _sklearn("svm", "fixed"),
+    "sklearn-knn": lambda: _sklearn("knn", "float"),
+    "sklearn-knn-fixed": lambda: _sklearn("knn", "fixed"),
+    "sklearn-logreg": lambda: _sklearn("logreg", "float"),
+    "sklearn-logreg-fixed": lambda: _sklearn("logreg", "fixed"),
+    "sklearn-gnb": lambda: _sklearn("gnb", "float"),
+    "sklearn-gnb-fixed": lambda: _sklearn("gnb", "fixed"),
+    "sklearn-histgb": lambda: _sklearn("histgb", "float"),
     "snn-lif": lambda: _nir("lif_norse", "float"),
     "snn-lif-fixed": lambda: _nir("lif_norse", "fixed"),
     "snn-cnn": lambda: _nir("cnn_sinabs", "float"),
     "snn-cnn-fixed": lambda: _nir("cnn_sinabs", "fixed"),
+    "snn-cnn-dense": lambda: _nir("cnn_sinabs", "float", "dense"),
+    "snn-braille": lambda: _nir("braille_noDelay_bias_zero", "float"),
+    "snn-braille-fixed": lambda: _nir("braille_noDelay_bias_zero", "fixed"),
+    "snn-glue": lambda: _nir("glue", "float"),
+    "snn-glue-fixed-dense": lambda: _nir("glue", "fixed", "dense"),
 }

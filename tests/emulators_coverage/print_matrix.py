@@ -1,7 +1,7 @@
 """Print the coverage matrix as a Markdown table: latency in microseconds of one run of each
-model family on each device profile, or why the device refuses it.
+model family (all, or those named) on each device profile, or why the device refuses it.
 
-    .venv/bin/python tests/emulators_coverage/print_matrix.py
+    .venv/bin/python tests/emulators_coverage/print_matrix.py [FAMILY ...]
 """
 import sys
 from pathlib import Path
@@ -23,8 +23,8 @@ def cell(model, x, profile) -> str:
     return f"{report.latency_s * 1e6:.3g}{late}"
 
 
-def main():
-    built = {name: make() for name, make in FAMILIES.items()}
+def main(names):
+    built = {name: FAMILIES[name]() for name in names or FAMILIES}
     print("| device | " + " | ".join(built) + " |")
     print("|---" * (len(built) + 1) + "|")
     for profile in sorted(load_all(), key=lambda p: p.name):
@@ -32,4 +32,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
