@@ -26,18 +26,39 @@ def session(ert: bytes) -> bytes:
     return out
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _kws() -> bytes:
+    import edgert
+    return edgert.compile(ROOT / "models/mlperf_tiny/kws_ref_model.tflite").ert
+
+
+def _forest() -> bytes:
+    import edgert
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+    X, y = load_iris(return_X_y=True)
+    return edgert.compile(RandomForestClassifier(3, max_depth=3, random_state=0).fit(X, y)).ert
+
+
+def _lif() -> bytes:
+    import edgert
+    return edgert.compile(ROOT / "models/nir/lif_norse.nir").ert
+
+
 def main(root: Path) -> None:
     models = {"reshape": reshape_chain(3), "rich": rich_model(), "padded": padded_model(64)}
-    try:
-        import edgert
-        models["kws"] = edgert.compile(Path(__file__).resolve().parents[1] / "models/mlperf_tiny/kws_ref_model.tflite").ert
-    except Exception as e:  # the structural seeds are enough to start
-        print(f"make_corpus: no KWS seed ({e})", file=sys.stderr)
+    for name, make in [("kws", _kws), ("forest", _forest), ("lif", _lif)]:
+        try:
+            models[name] = make()
+        except Exception as e:  # the structural seeds are enough to start
+            print(f"make_corpus: no {name} seed ({e})", file=sys.stderr)
     (root / "ert").mkdir(parents=True, exist_ok=True)
     (root / "frames").mkdir(parents=True, exist_ok=True)
     for name, ert in models.items():
         (root / "ert" / f"{name}.ert").write_bytes(ert)
-        if name != "kws":
+        if len(ert) < 4096:
             (root / "frames" / f"{name}.bin").write_bytes(session(ert))
 
 
