@@ -1,6 +1,7 @@
 """Small models of every family the runtime compiles, with inputs that exercise them, chosen so
 that together they use every op the runtime has (tests/emulators_coverage/test_op_coverage.py
-checks that): int8 and float TFLite (MLPerf Tiny KWS and ResNet), ONNX (a QDQ CNN, its float
+checks that): int8 and float TFLite (MLPerf Tiny KWS and ResNet; the converters and max pools,
+which no model file has, in an IR graph), ONNX (a QDQ CNN, its float
 twin and the integer ops, built with onnx.helper), scikit-learn (trees, SVM, kNN pipeline,
 logistic regression, naive Bayes; float and fixed mode), NIR spiking graphs (float and fixed,
 event and dense synapses, a recurrent one)."""
@@ -12,6 +13,8 @@ import numpy as np
 import pytest
 
 import edgert
+from edgert.runtime.importers.tflite import quantize_multiplier
+from edgert.runtime.ir import Graph, Quant, Tensor
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -25,6 +28,27 @@ def _tflite(name):
     if t.dtype == "float32":
         return model, rng.normal(0, 1, t.shape).astype(np.float32)
     return model, rng.integers(-128, 128, t.shape).astype(np.int8)
+
+
+def tflite_converters():
+    """The TFLite ops no model file in the repo has, as the TFLite importer writes them:
+    x (1,8,8,4) float -> MAX_POOL_2D_F32 -> QUANTIZE -> MAX_POOL_2D -> REQUANTIZE -> DEQUANTIZE."""
+    g = Graph()
+    q_in, q_out = Quant(0.05, 3), Quant(0.1, -5)
+    x, pooled = (g.add_tensor(Tensor(n, "float32", s)) for n, s in (("x", (1, 8, 8, 4)), ("p", (1, 4, 4, 4))))
+    q = g.add_tensor(Tensor("q", "int8", (1, 4, 4, 4), quant=q_in))
+    m = g.add_tensor(Tensor("m", "int8", (1, 2, 2, 4), quant=q_in))
+    r = g.add_tensor(Tensor("r", "int8", (1, 2, 2, 4), quant=q_out))
+    y = g.add_tensor(Tensor("y", "float32", (1, 2, 2, 4)))
+    window, big = {"filter": [2, 2], "stride": [2, 2], "pad": [0, 0]}, float(np.finfo(np.float32).max)
+    multiplier, shift = quantize_multiplier(0.05 / 0.1)
+    g.add_node("MAX_POOL_2D_F32", [x], [pooled], {**window, "act_min": -big, "act_max": big})
+    g.add_node("QUANTIZE", [pooled], [q], {"scale": 0.05, "zp_out": 3})
+    g.add_node("MAX_POOL_2D", [q], [m], {**window, "act_min": -128, "act_max": 127})
+    g.add_node("REQUANTIZE", [m], [r], {"multiplier": multiplier, "shift": shift, "zp_in": 3, "zp_out": -5})
+    g.add_node("DEQUANTIZE", [r], [y], {"scale": np.array([0.1]), "zp_in": -5})
+    g.inputs, g.outputs = [x], [y]
+    return edgert.compile(g), np.random.default_rng(4).normal(0, 3, (1, 8, 8, 4)).astype(np.float32)
 
 
 def onnx_cnn(quantized: bool):
@@ -165,6 +189,7 @@ FAMILIES = {
     "tflite-float32": lambda: _tflite("kws_ref_model_float32"),
     "tflite-resnet-int8": lambda: _tflite("pretrainedResnet_quant"),
     "tflite-resnet-float32": lambda: _tflite("pretrainedResnet"),
+    "tflite-converters": tflite_converters,
     "onnx-qdq": lambda: onnx_cnn(quantized=True),
     "onnx-float": lambda: onnx_cnn(quantized=False),
     "onnx-integer": onnx_integer,

@@ -23,7 +23,7 @@ REASONS = ("unsupported op", "does not fit", "misses real time")
 FREE_BY_DESIGN = ("elided", "folded", "fused")
 SPIKING = {f for f in FAMILIES if f.startswith("snn-")}
 NON_NEURAL = {f for f in FAMILIES if f.startswith("sklearn-")}
-FLOAT = {f for f in FAMILIES if "float" in f}  # float TFLite and ONNX networks
+FLOAT = {f for f in FAMILIES if "float" in f} | {"tflite-converters"}  # networks with float layers
 
 
 def refuses(family: str, profile) -> bool:
