@@ -182,9 +182,12 @@ class NativeModel:
 
     def invoke(self, activity: bool | None = None) -> np.ndarray | None:
         """Run every node. With activity=True, return (n_nodes, 4) uint32 activity counters."""
+        if not activity:
+            self._check(lib.ert_invoke(self._ctx, ffi.NULL))
+            return None
         counters = np.zeros((len(self.nodes), N_ACTIVITY), dtype=np.uint32)
-        self._check(lib.ert_invoke(self._ctx, ffi.from_buffer("uint32_t[]", counters) if activity else ffi.NULL))
-        return counters if activity else None
+        self._check(lib.ert_invoke(self._ctx, ffi.from_buffer("uint32_t[]", counters)))
+        return counters
 
     def invoke_node(self, i: int) -> np.ndarray:
         """Run node i alone; returns its 4 activity counters."""

@@ -171,14 +171,14 @@ class Session:
         return dict(zip(self.output_names, outs))
 
     def _fast_views(self):
-        """C backend with one unquantized float input: its arena view, a zero vector and the
-        output views, prepared once so that run() skips the general checks (batch-1 latency)."""
-        t = self.graph.tensors[self.graph.inputs[0]]
-        if len(self.graph.inputs) != 1 or t.quant is not None or not np.issubdtype(np.dtype(t.dtype), np.floating):
+        """C backend with one input: its arena view, a zero vector (None for integer inputs,
+        which need no NaN test) and the output views, prepared once so that run() skips the
+        general checks (batch-1 latency)."""
+        if len(self.graph.inputs) != 1:
             return None
         view = self._native.view(self.graph.inputs[0])
-        return view, view.reshape(-1), np.zeros(view.size, view.dtype), \
-            [self._native.view(i) for i in self.graph.outputs], self.output_names
+        zeros = np.zeros(view.size, view.dtype) if np.issubdtype(view.dtype, np.floating) else None
+        return view, view.reshape(-1), zeros, [self._native.view(i) for i in self.graph.outputs], self.output_names
 
     def _run_fast(self, x):
         """An array of exactly the input's dtype and shape (or the shape without a leading 1):
@@ -190,7 +190,7 @@ class Session:
             return None
         flat[...] = x.reshape(-1)
         # small inputs: one dot product against zeros (NaN and inf give NaN); large: isfinite
-        if not (np.isfinite(flat.dot(zeros)) if flat.size <= 4096 else np.isfinite(flat).all()):
+        if zeros is not None and not (np.isfinite(flat.dot(zeros)) if flat.size <= 4096 else np.isfinite(flat).all()):
             raise InputError(f"input {self.input_names[0]!r} contains NaN or infinity")
         self._native.invoke()
         if len(outs) == 1:

@@ -89,32 +89,45 @@ TFL_HOT static void fc_rows(const fc_args *a, const int8_t *restrict x, int8_t *
         z##u = _mm512_dpbusd_epi32(z##u, c128, wv);                                               \
     } while (0)
 
-/* The same dot products as fc_rows with vpdpbusd (unsigned x signed bytes): x is shifted to
- * x + 128 in [0, 255] and 128 * sum(w) taken off again, exactly, in int32. */
+/* Sums of the 16 lanes of e0 .. e3 (four units) as one vector of 4 int32. */
+TFL_VNNI static inline __m128i reduce4(__m512i e0, __m512i e1, __m512i e2, __m512i e3)
+{
+    const __m512i a = _mm512_add_epi32(_mm512_unpacklo_epi32(e0, e1), _mm512_unpackhi_epi32(e0, e1));
+    const __m512i b = _mm512_add_epi32(_mm512_unpacklo_epi32(e2, e3), _mm512_unpackhi_epi32(e2, e3));
+    const __m512i c = _mm512_add_epi32(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+    const __m256i d = _mm256_add_epi32(_mm512_castsi512_si256(c), _mm512_extracti64x4_epi64(c, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(d), _mm256_extracti128_si256(d, 1));
+}
+
+/* The same dot products as fc_rows with vpdpbusd (unsigned x signed bytes), four units per
+ * pass: x is shifted to x + 128 in [0, 255] and 128 * sum(w) taken off again, exactly, in
+ * int32. */
 TFL_VNNI static void fc_rows_vnni(const fc_args *a, const int8_t *x, int8_t *y)
 {
     uint8_t xu[FC_VNNI_DEPTH];
-    int32_t acc[UNIT_BLOCK];
+    int32_t acc[UNIT_BLOCK + 3];
     const int32_t depth = a->depth;
     for (int32_t k = 0; k < depth; k++) xu[k] = (uint8_t)(x[k] ^ 0x80);
     const __m512i c128 = _mm512_set1_epi8((char)0x80);
     for (int32_t u0 = 0; u0 < a->units; u0 += UNIT_BLOCK) {
         const int32_t nb = a->units - u0 < UNIT_BLOCK ? a->units - u0 : UNIT_BLOCK;
-        int32_t i = 0;
-        for (; i < nb; i += 2) {   /* two units per pass (the last pass repeats a unit if nb is odd) */
+        for (int32_t i = 0; i < nb; i += 4) {   /* a last pass past nb repeats the last unit */
             const int8_t *w0 = a->w + (size_t)(u0 + i) * depth;
-            const int8_t *w1 = i + 1 < nb ? w0 + depth : w0;
-            __m512i d0 = _mm512_setzero_si512(), d1 = d0, z0 = d0, z1 = d0;
+            const int8_t *w1 = i + 1 < nb ? w0 + depth : w0, *w2 = i + 2 < nb ? w1 + depth : w1;
+            const int8_t *w3 = i + 3 < nb ? w2 + depth : w2;
+            __m512i d0 = _mm512_setzero_si512(), d1 = d0, d2 = d0, d3 = d0, z0 = d0, z1 = d0, z2 = d0, z3 = d0;
             for (int32_t k = 0; k < depth; k += 64) {
                 const __mmask64 m = depth - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (depth - k)) - 1);
                 const __m512i xv = _mm512_maskz_loadu_epi8(m, xu + k);
                 FC_VNNI_CHUNK(0);
                 FC_VNNI_CHUNK(1);
+                FC_VNNI_CHUNK(2);
+                FC_VNNI_CHUNK(3);
             }
-            acc[i] = _mm512_reduce_add_epi32(_mm512_sub_epi32(d0, z0));
-            if (i + 1 < nb) acc[i + 1] = _mm512_reduce_add_epi32(_mm512_sub_epi32(d1, z1));
+            _mm_storeu_si128((__m128i *)(acc + i), reduce4(_mm512_sub_epi32(d0, z0), _mm512_sub_epi32(d1, z1),
+                                                          _mm512_sub_epi32(d2, z2), _mm512_sub_epi32(d3, z3)));
         }
-        for (i = 0; i < nb; i++) acc[i] += a->bias_zp[u0 + i];
+        for (int32_t i = 0; i < nb; i++) acc[i] += a->bias_zp[u0 + i];
         tfl_requant_row(acc, y + u0, nb, a->q.mult + u0, a->q.shift + u0, a->q.zp_out, a->q.act_min, a->q.act_max);
     }
 }
