@@ -24,6 +24,7 @@ class InferResult:
 class MlperfDut:
     def __init__(self, port, timeout: float = 10.0):
         self.port = port
+        self.port.timeout = 0.02   # per read; the command deadline is checked between reads
         self.timeout = timeout
         self._buf = b""
 
@@ -46,7 +47,6 @@ class MlperfDut:
         while b"\n" not in self._buf:
             if time.monotonic() > deadline:
                 raise BoardError(f"DUT sent no complete line within {self.timeout} s (got {self._buf[-80:]!r})")
-            self.port.timeout = 0.05
             self._buf += self.port.read(max(1, self.port.in_waiting))
         line, self._buf = self._buf.split(b"\n", 1)
         return line.rstrip(b"\r").decode(errors="replace")

@@ -18,6 +18,7 @@ PROTO_VERSION = 1
 HEADER = struct.Struct("<BBHH")
 MAX_PAYLOAD = 4096   # protocol limit; each board reports its own (<=) in HELLO
 REPLY = 0x80
+READ_POLL = 0.02   # seconds one read may block; deadlines are checked between reads
 NAK = 0xFF   # the board got a damaged frame: resend without waiting for the timeout
 
 HELLO, MODEL_BEGIN, MODEL_CHUNK, MODEL_COMMIT, SET_INPUT, INVOKE, GET_OUTPUT, GET_COUNTERS, \
@@ -111,6 +112,8 @@ class Client:
 
     def __init__(self, port, timeout: float = 1.0, retries: int = 8):
         self.port = port
+        # set once: on real serial ports a timeout change reconfigures the tty
+        self.port.timeout = READ_POLL
         self.timeout = timeout
         self.retries = retries
         self.seq = random.randrange(0x10000)  # a fresh session never collides with a cached reply
@@ -140,11 +143,9 @@ class Client:
                     self.stats["bad_frames"] += 1
                     return DAMAGED
                 continue
-            left = deadline - time.monotonic()
-            if left <= 0:
+            if time.monotonic() >= deadline:
                 return None
-            self.port.timeout = min(left, 0.05)
-            data = self.port.read(max(1, getattr(self.port, "in_waiting", 0) or 1))
+            data = self.port.read(max(1, self.port.in_waiting))   # waits at most READ_POLL
             if data:
                 self._rx += data
                 if len(self._rx) > 8 * MAX_PAYLOAD:  # garbage without a delimiter: resync
