@@ -147,6 +147,7 @@ class SpinnakerModel(DeviceModel):
         self.capacity_bytes = {self.sram: self.budget, self.dram: self.profile.value(f"memory.{self.dram}.size_bytes")}
         self.hops = 1 + (math.ceil(math.sqrt(self.chips)) if self.chips > 1 else 0)
         # per-run costing touches these for every node: work them out once
+        self.spiking = [role(n.op) is not None for n in graph.nodes]
         self.owner = [self.target.get(k) if role(n.op) == "projection" else k if k in self.population else None
                       for k, n in enumerate(graph.nodes)]
         self.lookup = self.t["table_lookup_per_level"] * max(1, math.ceil(math.log2(max(len(self.population), 2))))
@@ -340,7 +341,7 @@ class SpinnakerModel(DeviceModel):
         slack = {names[k].name: 1 - s / self.timestep for k, s in core_s.items()}
         real_time = busiest <= self.timestep
         step = self.timestep if real_time else busiest
-        dnn_s = sum(c.latency_s for k, c in enumerate(costs) if not self._spiking(k))
+        dnn_s = sum(c.latency_s for c, spiking in zip(costs, self.spiking) if not spiking)
         latency = step + dnn_s
         hop_s = self.hops * (self.profile.value("units.router.hop_latency_s", 0.0)
                              or self.profile.value("units.router.hop_cycles", 0) / self.op.clocks_hz["router"])
@@ -353,6 +354,3 @@ class SpinnakerModel(DeviceModel):
             out["status"] = (f"misses real time: population {names[worst].name!r} needs "
                              f"{busiest * 1e3:.3g} ms per {self.timestep * 1e3:.3g} ms step")
         return out
-
-    def _spiking(self, k) -> bool:
-        return role(self.model.graph.nodes[k].op) is not None
