@@ -369,6 +369,70 @@ TFL_VNNI static int conv_vnni(const conv_args *a)
     }
     return 1;
 }
+
+/* Two vectors of 16 int32 holding int8 values as int16 pairs (lo in the low half): the
+ * operand layout of vpdpwssd. */
+TFL_VNNI static inline __m512i pair16(__m128i lo, __m128i hi)
+{
+    return _mm512_or_si512(_mm512_and_si512(_mm512_cvtepi8_epi32(lo), _mm512_set1_epi32(0xFFFF)),
+                           _mm512_slli_epi32(_mm512_cvtepi8_epi32(hi), 16));
+}
+
+/* DEPTHWISE_CONV_2D (multiplier 1) as depthwise_pixels computes it, 16 channels per vector,
+ * two taps per vpdpwssd (an odd last tap pairs with a zero weight). Filters are packed once
+ * per call; returns 0 (nothing written) when they do not fit the stack buffer. */
+TFL_VNNI static int depthwise_vnni(const conv_args *a)
+{
+    const tfl_geom *g = &a->g;
+    const int32_t taps = g->kh * g->kw, pairs = (taps + 1) / 2, chunks = (g->cout + 15) / 16;
+    if (g->mult != 1 || (int64_t)pairs * chunks * 64 > VNNI_W_BYTES) return 0;
+    __m512i wp[VNNI_W_BYTES / 64];
+    int8_t zp16[16];
+    memset(zp16, a->q.zp_in, sizeof zp16);
+    for (int32_t ch = 0; ch < chunks; ch++) {
+        const int32_t c0 = 16 * ch, nb = g->cout - c0 < 16 ? g->cout - c0 : 16;
+        const __mmask16 cm = (__mmask16)((1u << nb) - 1u);
+        for (int32_t pr = 0; pr < pairs; pr++) {
+            const int32_t t = 2 * pr;
+            const __m128i w0 = _mm_maskz_loadu_epi8(cm, a->w + (size_t)t * g->cout + c0);
+            const __m128i w1 = t + 1 < taps ? _mm_maskz_loadu_epi8(cm, a->w + (size_t)(t + 1) * g->cout + c0) : _mm_setzero_si128();
+            wp[ch * pairs + pr] = pair16(w0, w1);
+        }
+    }
+    for (int32_t n = 0; n < g->n; n++)
+        for (int32_t oy = 0; oy < g->oh; oy++)
+            for (int32_t ox = 0; ox < g->ow; ox++) {
+                int8_t *out = a->y + (((size_t)n * g->oh + oy) * g->ow + ox) * g->cout;
+                for (int32_t ch = 0; ch < chunks; ch++) {
+                    const int32_t c0 = 16 * ch, nb = g->cout - c0 < 16 ? g->cout - c0 : 16;
+                    const __mmask16 cm = (__mmask16)((1u << nb) - 1u);
+                    const __m512i *w = wp + (size_t)ch * pairs;
+                    __m512i acc = _mm512_maskz_loadu_epi32(cm, a->bias_zp + c0);
+                    const int8_t *pending = NULL;
+                    for (int32_t ky = 0; ky < g->kh; ky++) {
+                        const int32_t iy = oy * g->sh - g->ph + ky * g->dh;
+                        for (int32_t kx = 0; kx < g->kw; kx++) {
+                            const int32_t ix = ox * g->sw - g->pw + kx * g->dw;
+                            const int8_t *src = iy < 0 || iy >= g->h || ix < 0 || ix >= g->w ? zp16
+                                : a->x + (((size_t)n * g->h + iy) * g->w + ix) * g->cin + c0;
+                            if (!pending) {
+                                pending = src;
+                                continue;
+                            }
+                            acc = _mm512_dpwssd_epi32(acc, pair16(_mm_maskz_loadu_epi8(cm, pending), _mm_maskz_loadu_epi8(cm, src)), *w++);
+                            pending = NULL;
+                        }
+                    }
+                    if (pending) {
+                        const __m128i v = _mm_maskz_loadu_epi8(cm, pending);
+                        acc = _mm512_dpwssd_epi32(acc, pair16(v, v), *w);
+                    }
+                    const requant16 rq = requant16_get(a, c0, cm);
+                    requant16_store(&rq, acc, out + c0);
+                }
+            }
+    return 1;
+}
 #endif
 
 ert_status ert_k_int8_conv2d(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
@@ -504,6 +568,9 @@ ert_status ert_k_int8_depthwise(ert_ctx *ctx, uint32_t node, uint32_t activity[E
     int8_t zp_row[OC_BLOCK];
     (void)activity;
     if (s != ERT_OK) return s;
+#if defined(TFL_X86_VNNI)
+    if (tfl_has_vnni() && depthwise_vnni(&a)) return ERT_OK;
+#endif
     for (int32_t i = 0; i < OC_BLOCK; i++) zp_row[i] = (int8_t)a.q.zp_in;
     if (g->cout <= OC_BLOCK) repeat_params(&a, &rep);
     for (int32_t n = 0; n < g->n; n++)
