@@ -209,7 +209,6 @@ TFL_HOT static void conv_pixels(const conv_args *a, const pixel_params *rep, con
 }
 
 #if defined(TFL_X86_VNNI)
-#include <immintrin.h>
 #define VNNI_K_MAX 4096     /* window length (rounded up to 4) */
 #define VNNI_PIX 8          /* output pixels per block: 8 accumulators of 16 channels */
 #define VNNI_W_TILES 16     /* channel tiles packed at once: 16 x 16 x VNNI_K_MAX bytes at most */
@@ -277,33 +276,14 @@ TFL_VNNI static requant16 requant16_get(const conv_args *a, int32_t c0, __mmask1
     return r;
 }
 
-/* round(x * m / 2^31) of the 64-bit lanes' low halves, ties toward +inf, as int64 lanes */
-TFL_VNNI static inline __m512i srdhm_lanes(__m512i x, __m512i m)
-{
-    const __m512i ab = _mm512_mul_epi32(x, m);
-    const __mmask8 neg = _mm512_cmplt_epi64_mask(ab, _mm512_setzero_si512());
-    const __m512i t = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(neg, _mm512_set1_epi64(1 << 30),
-                                                                  _mm512_set1_epi64(1 - (1 << 30))));
-    /* t / 2^31 truncating toward 0: add 2^31 - 1 to negative t before the shift */
-    return _mm512_srai_epi64(_mm512_mask_add_epi64(t, _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512()), t,
-                                                   _mm512_set1_epi64(0x7FFFFFFF)), 31);
-}
-
 TFL_VNNI static inline void requant16_store(const requant16 *r, __m512i acc, int8_t *out)
 {
     const __m512i x = _mm512_sllv_epi32(acc, r->left);
-    const __m512i even = srdhm_lanes(x, r->mult);
-    const __m512i odd = srdhm_lanes(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(r->mult, 32));
-    __m512i hi = _mm512_mask_blend_epi32((__mmask16)0xAAAA, even, _mm512_slli_epi64(odd, 32));
+    __m512i hi = tfl_srdhm16(x, r->mult);
     const __m512i min32 = _mm512_set1_epi32(INT32_MIN);
     const __mmask16 sat = _mm512_cmpeq_epi32_mask(x, min32) & _mm512_cmpeq_epi32_mask(r->mult, min32);
     hi = _mm512_mask_mov_epi32(hi, sat, _mm512_set1_epi32(INT32_MAX));
-    const __mmask16 neg = _mm512_cmplt_epi32_mask(hi, _mm512_setzero_si512());
-    const __m512i threshold = _mm512_mask_add_epi32(r->half, neg, r->half, _mm512_set1_epi32(1));
-    __m512i y = _mm512_srav_epi32(hi, r->right);
-    const __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_and_si512(hi, r->mask), threshold);
-    y = _mm512_mask_add_epi32(y, up, y, _mm512_set1_epi32(1));
-    y = _mm512_add_epi32(y, r->zp_out);
+    __m512i y = _mm512_add_epi32(tfl_rdbpot16(hi, r->right, r->mask, r->half), r->zp_out);
     y = _mm512_min_epi32(_mm512_max_epi32(y, r->lo), r->hi);
     _mm_mask_storeu_epi8(out, r->cm, _mm512_cvtepi32_epi8(y));
 }

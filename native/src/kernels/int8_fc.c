@@ -78,7 +78,6 @@ TFL_HOT static void fc_rows(const fc_args *a, const int8_t *restrict x, int8_t *
 }
 
 #if defined(TFL_X86_VNNI)
-#include <immintrin.h>
 #define FC_VNNI_DEPTH 8192   /* input rows flipped to uint8 on the stack */
 
 /* sum_k w[k] * (x[k] + 128) of one unit, and 128 * sum_k w[k], over 64-byte chunks. */

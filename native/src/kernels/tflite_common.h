@@ -28,6 +28,39 @@ static inline int tfl_has_vnni(void)
     return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl");
 }
+
+#include <immintrin.h>
+
+/* round(x * m / 2^31) of the 64-bit lanes' low halves, ties toward +inf, as int64 lanes */
+TFL_VNNI static inline __m512i tfl_srdhm_lanes(__m512i x, __m512i m)
+{
+    const __m512i ab = _mm512_mul_epi32(x, m);
+    const __mmask8 neg = _mm512_cmplt_epi64_mask(ab, _mm512_setzero_si512());
+    const __m512i t = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(neg, _mm512_set1_epi64(1 << 30),
+                                                                  _mm512_set1_epi64(1 - (1 << 30))));
+    /* t / 2^31 truncating toward 0: add 2^31 - 1 to negative t before the shift */
+    return _mm512_srai_epi64(_mm512_mask_add_epi64(t, _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512()), t,
+                                                   _mm512_set1_epi64(0x7FFFFFFF)), 31);
+}
+
+/* tfl_srdhm of 16 int32 lanes, except the saturating case (INT32_MIN x INT32_MIN), which
+ * callers that can meet it patch; even and odd lanes form their 64-bit products apart. */
+TFL_VNNI static inline __m512i tfl_srdhm16(__m512i x, __m512i m)
+{
+    const __m512i even = tfl_srdhm_lanes(x, m);
+    const __m512i odd = tfl_srdhm_lanes(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32));
+    return _mm512_mask_blend_epi32((__mmask16)0xAAAA, even, _mm512_slli_epi64(odd, 32));
+}
+
+/* tfl_rdbpot of 16 lanes by exponents `right`, with mask = 2^right - 1 and half = mask >> 1 */
+TFL_VNNI static inline __m512i tfl_rdbpot16(__m512i x, __m512i right, __m512i mask, __m512i half)
+{
+    const __mmask16 neg = _mm512_cmplt_epi32_mask(x, _mm512_setzero_si512());
+    const __m512i threshold = _mm512_mask_add_epi32(half, neg, half, _mm512_set1_epi32(1));
+    const __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_and_si512(x, mask), threshold);
+    const __m512i y = _mm512_srav_epi32(x, right);
+    return _mm512_mask_add_epi32(y, up, y, _mm512_set1_epi32(1));
+}
 #endif
 
 /* Force inlining where a constant argument must reach the loop (vector tile widths). */
