@@ -242,6 +242,30 @@ static ert_status check_node(const ert_model *m, uint32_t i, const char **detail
     return ERT_OK;
 }
 
+static uint64_t align16(uint64_t n) { return (n + 15u) & ~(uint64_t)15u; }
+
+/* Highest arena byte the model can touch: each ARENA/STATE tensor and scratch region occupies
+ * a 16-aligned slot of at least 16 bytes. A header claiming more would only make a reader
+ * allocate (and zero) memory that no tensor uses. */
+static uint64_t arena_used(const ert_model *m)
+{
+    uint64_t used = 0, end;
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const uint8_t *r = m->tensors + 64u * i;
+        uint32_t nbytes = rd32(r + 36);
+        if (r[6] == ERT_CONST) continue;
+        end = rd32(r + 32) + align16(nbytes ? nbytes : 1);
+        if (end > used) used = end;
+    }
+    for (uint32_t i = 0; i < m->n_nodes; i++) {
+        const uint8_t *r = m->nodes + 48u * i;
+        if (!rd32(r + 36)) continue;
+        end = rd32(r + 32) + align16(rd32(r + 36));
+        if (end > used) used = end;
+    }
+    return used;
+}
+
 ert_status ert_model_parse(ert_model *m, const uint8_t *buf, uint32_t size, const char **detail)
 {
     const char *unused;
@@ -271,6 +295,8 @@ ert_status ert_model_parse(ert_model *m, const uint8_t *buf, uint32_t size, cons
         if ((s = check_attr(m, i, detail)) != ERT_OK) return s;
     for (uint32_t i = 0; i < m->n_nodes; i++)
         if ((s = check_node(m, i, detail)) != ERT_OK) return s;
+    if (m->arena_size > arena_used(m))
+        FAIL(ERT_E_ARENA, "header.arena_size exceeds the end of every arena tensor and scratch region");
     if (m->n_inputs < 1 || !indices_ok(m, m->inputs_first, m->n_inputs, 0, 1, 1))
         FAIL(ERT_E_NODE, "graph inputs missing, out of range or not ARENA tensors");
     if (m->n_outputs < 1 || !indices_ok(m, m->outputs_first, m->n_outputs, 0, 1, 1))

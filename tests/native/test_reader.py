@@ -187,3 +187,10 @@ def test_mutated_files_never_crash(which, data):
         m.invoke()
     except EdgertError:
         pass
+
+
+def test_inflated_arena_size_is_refused_before_any_allocation():
+    raw = bytearray(reshape_chain())
+    struct.pack_into("<I", raw, 20, 0x7FFFFFF0)   # 2 GiB that no tensor uses
+    with pytest.raises(FormatError, match="arena_size exceeds"):
+        NativeModel(refresh_crc(raw))
