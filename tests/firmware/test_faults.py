@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import edgert
-
 from edgert.devices import Board, Faults
 from edgert.errors import EdgertError
 from native.models import padded_model  # tests/ is on sys.path (pytest prepend import)
