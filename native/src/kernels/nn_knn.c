@@ -2,6 +2,7 @@
  * (int16 features, int64 distances). The reference: runtime/kernels/nonneural_knn.py. The k best
  * (distance, index) pairs of one row live in the node's scratch; equal distances keep point order. */
 #include "nn_common.h"
+#include "nn_x86.h"
 
 typedef struct {
     const void *x, *pts, *targets; void *out;
@@ -58,8 +59,8 @@ ert_status ert_check_nn_knn_q(ert_ctx *ctx, uint32_t node)
 static int label_ok(const knn_t *m, uint32_t i) { int32_t c = ((const int32_t *)m->targets)[i]; return c >= 0 && (uint32_t)c < m->n_classes; }
 
 /* Insert (d, i) into the sorted best list of length *n (at most k); ties keep earlier points first. */
-#define INSERT(T)                                                                                 \
-    static void insert_##T(T *bd, uint32_t *bi, uint32_t *n, uint32_t k, T d, uint32_t i)         \
+#define INSERT(T, NAME, ATTR)                                                                     \
+    ATTR static void NAME(T *bd, uint32_t *bi, uint32_t *n, uint32_t k, T d, uint32_t i)         \
     {                                                                                             \
         if (*n == k && !(d < bd[k - 1])) return;                                                  \
         uint32_t pos = *n < k ? *n : k - 1;                                                       \
@@ -67,8 +68,8 @@ static int label_ok(const knn_t *m, uint32_t i) { int32_t c = ((const int32_t *)
         bd[pos] = d; bi[pos] = i;                                                                 \
         if (*n < k) (*n)++;                                                                       \
     }
-INSERT(double)
-INSERT(int64_t)
+INSERT(double, insert_double, )
+INSERT(int64_t, insert_int64_t, )
 
 /* sum |a - b|^p over the features (no root): one loop per common p, so the hot ones stay branch-free. */
 static double reduced_distance(const double *a, const double *b, uint32_t n, double p)
@@ -84,6 +85,48 @@ static double reduced_distance(const double *a, const double *b, uint32_t n, dou
     return acc;
 }
 
+#if NN_X86
+INSERT(double, insert_double_avx2, NN_AVX2)   /* VEX-encoded: no SSE code between the AVX2 loops */
+
+/* Offers the four distances of points i..i+3 to the best list in point order; a block none of
+ * whose distances beats the current k-th changes nothing and is skipped. */
+NN_AVX2 static inline void offer4(const knn_t *m, __m256d d4, uint32_t i, uint32_t *n, double *bd)
+{
+    double d[4];
+    if (*n == m->k && !_mm256_movemask_pd(_mm256_cmp_pd(d4, _mm256_set1_pd(bd[m->k - 1]), _CMP_LT_OQ))) return;
+    _mm256_storeu_pd(d, d4);
+    for (uint32_t a = 0; a < 4; a++) insert_double_avx2(bd, m->best_i, n, m->k, d[a], i + a);
+}
+
+/* Reduced distances of row xr to points i..i + 4 nb - 1 (p = 2 or 1), reduced_distance's bits. */
+NN_AVX2 __attribute__((always_inline)) static inline void distances(const knn_t *m, const double *xr, uint32_t i,
+                                                                     int squared, int nb, __m256d *acc)
+{
+    const double *rows = (const double *)m->pts + (size_t)i * m->features;
+    if (squared) nn_sums(xr, rows, m->features, m->features, NN_SUM_SQ, nb, acc);
+    else nn_sums(xr, rows, m->features, m->features, NN_SUM_ABS, nb, acc);
+}
+
+/* The k best of row xr for p = 1 or 2: 16 points per step in AVX2 lanes, then 4, then one. */
+NN_AVX2 static uint32_t best_avx2(const knn_t *m, const double *xr, int squared, double *bd)
+{
+    uint32_t n = 0, i = 0;
+    __m256d acc[4];
+    for (; i + 16 <= m->n_pts; i += 16) {
+        distances(m, xr, i, squared, 4, acc);
+        for (uint32_t b = 0; b < 4; b++) offer4(m, acc[b], i + 4 * b, &n, bd);
+    }
+    for (; i + 4 <= m->n_pts; i += 4) {
+        distances(m, xr, i, squared, 1, acc);
+        offer4(m, acc[0], i, &n, bd);
+    }
+    for (; i < m->n_pts; i++)
+        insert_double(bd, m->best_i, &n, m->k, reduced_distance(xr, (const double *)m->pts + (size_t)i * m->features,
+                                                                m->features, squared ? 2.0 : 1.0), i);
+    return n;
+}
+#endif
+
 ert_status ert_k_nn_knn(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
     knn_t m;
@@ -92,8 +135,15 @@ ert_status ert_k_nn_knn(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACT
     double p = ert_attr_f64(ctx, node, "p", 2.0);
     const double *x = (const double *)m.x, *pts = (const double *)m.pts;
     double *bd = (double *)m.best_d, *out = (double *)m.out;
+#if NN_X86
+    const int avx2 = nn_avx2() && (p == 2.0 || p == 1.0);
+#endif
     for (uint32_t r = 0; r < m.batch; r++) {
         uint32_t n = 0;
+#if NN_X86
+        if (avx2) n = best_avx2(&m, x + (size_t)r * m.features, p == 2.0, bd);
+        else
+#endif
         for (uint32_t i = 0; i < m.n_pts; i++)
             insert_double(bd, m.best_i, &n, m.k, reduced_distance(x + (size_t)r * m.features,
                                                                   pts + (size_t)i * m.features, m.features, p), i);

@@ -16,16 +16,16 @@ static inline int nn_avx2(void) { return __builtin_cpu_supports("avx2"); }
 
 enum { NN_SUM_SQ, NN_SUM_ABS, NN_SUM_DOT };
 
-/* Lane i: the portable loop `acc += f(x[j], r_i[j])` over j for the four rows r_0..r_3 that
- * start at rows, rows + stride, ... (f: (x - r)^2, |x - r| or x * r). Features come in pairs:
- * two 128-bit loads per row and one unpack give feature j of all four rows. */
-NN_AVX2 static inline __m256d nn_sum4(const double *x, const double *rows, size_t stride, uint32_t n, int op)
+/* acc[b] lane i: the portable loop `acc += f(x[j], r[j])` over j for table row r = 4 b + i of
+ * the 4 NB rows starting at `rows` (f: (x - r)^2, |x - r| or x * r). Features come in pairs:
+ * two 128-bit loads per row and one unpack give feature j of four rows. NB blocks run side by
+ * side because each lane's sum is one dependent chain of adds. */
+NN_AVX2 __attribute__((always_inline)) static inline void nn_sums(const double *x, const double *rows, size_t stride,
+                                                                   uint32_t n, int op, int nb, __m256d *acc)
 {
-    const double *r0 = rows, *r1 = rows + stride, *r2 = rows + 2 * stride, *r3 = rows + 3 * stride;
     const __m256d sign = _mm256_set1_pd(-0.0);
-    __m256d acc = _mm256_setzero_pd();
     uint32_t j = 0;
-#define NN_STEP(V, XJ)                                                                            \
+#define NN_STEP(B, V, XJ)                                                                         \
     do {                                                                                          \
         __m256d xv = _mm256_set1_pd(XJ), t;                                                       \
         if (op == NN_SUM_DOT) t = _mm256_mul_pd(xv, V);                                           \
@@ -33,17 +33,24 @@ NN_AVX2 static inline __m256d nn_sum4(const double *x, const double *rows, size_
             t = _mm256_sub_pd(xv, V);                                                             \
             t = op == NN_SUM_SQ ? _mm256_mul_pd(t, t) : _mm256_andnot_pd(sign, t);                \
         }                                                                                         \
-        acc = _mm256_add_pd(acc, t);                                                              \
+        acc[B] = _mm256_add_pd(acc[B], t);                                                        \
     } while (0)
+    for (int b = 0; b < nb; b++) acc[b] = _mm256_setzero_pd();
     for (; j + 2 <= n; j += 2) {
-        __m256d a = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(r0 + j)), _mm_loadu_pd(r2 + j), 1);
-        __m256d b = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(r1 + j)), _mm_loadu_pd(r3 + j), 1);
-        NN_STEP(_mm256_unpacklo_pd(a, b), x[j]);
-        NN_STEP(_mm256_unpackhi_pd(a, b), x[j + 1]);
+        for (int b = 0; b < nb; b++) {
+            const double *r0 = rows + (size_t)(4 * b) * stride + j;
+            __m256d lo = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(r0)), _mm_loadu_pd(r0 + 2 * stride), 1);
+            __m256d hi = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(r0 + stride)), _mm_loadu_pd(r0 + 3 * stride), 1);
+            NN_STEP(b, _mm256_unpacklo_pd(lo, hi), x[j]);
+            NN_STEP(b, _mm256_unpackhi_pd(lo, hi), x[j + 1]);
+        }
     }
-    if (j < n) NN_STEP(_mm256_set_pd(r3[j], r2[j], r1[j], r0[j]), x[j]);
+    if (j < n)
+        for (int b = 0; b < nb; b++) {
+            const double *r0 = rows + (size_t)(4 * b) * stride + j;
+            NN_STEP(b, _mm256_set_pd(r0[3 * stride], r0[2 * stride], r0[stride], r0[0]), x[j]);
+        }
 #undef NN_STEP
-    return acc;
 }
 
 /* ert_exp of four lanes, the same operations as ert_math.c's general case; 0 when a lane is
