@@ -55,6 +55,7 @@ void ert_reset(ert_ctx *ctx);
 ert_status ert_invoke_node(ert_ctx *ctx, uint32_t node, uint32_t activity[4]);
 ert_status ert_invoke(ert_ctx *ctx, uint32_t *activity);
 uint32_t ert_op_count(void);
+const void *ert_find_op(const char *name);
 int32_t ert_input_index(ert_ctx *ctx, uint32_t node, uint32_t k);
 int32_t ert_output_index(ert_ctx *ctx, uint32_t node, uint32_t k);
 const void *ert_input(ert_ctx *ctx, uint32_t node, uint32_t k, ert_tensor *t);

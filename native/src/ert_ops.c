@@ -1,5 +1,5 @@
 /* The op table: op name -> kernel + optional load-time check. One line per op; kernels live
- * in src/kernels/<family>_*.c with prototypes in include/ert_kernels.h. Keep it sorted by name. */
+ * in src/kernels/<family>_*.c with prototypes in include/ert_kernels.h. Keep it sorted by name (strcmp order). */
 #include <string.h>
 #include "ert.h"
 #include "ert_kernels.h"
@@ -75,10 +75,17 @@ static const ert_op OPS[] = {
     {"SOFTMAX_F32", ert_k_float_softmax, ert_check_float_softmax},
 };
 
+/* Binary search: the interpreter looks ops up on every node invoke, so the table must stay
+ * sorted by strcmp order (tests/native checks it). */
 const ert_op *ert_find_op(const char *name)
 {
-    for (uint32_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
-        if (!strcmp(OPS[i].name, name)) return &OPS[i];
+    uint32_t lo = 0, hi = sizeof OPS / sizeof OPS[0];
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, OPS[mid].name);
+        if (!c) return &OPS[mid];
+        if (c < 0) hi = mid; else lo = mid + 1;
+    }
     return NULL;
 }
 

@@ -194,3 +194,10 @@ def test_inflated_arena_size_is_refused_before_any_allocation():
     struct.pack_into("<I", raw, 20, 0x7FFFFFF0)   # 2 GiB that no tensor uses
     with pytest.raises(FormatError, match="arena_size exceeds"):
         NativeModel(refresh_crc(raw))
+
+
+def test_op_table_is_sorted_for_binary_search():
+    names = [n.encode() for n in op_names()]
+    assert names == sorted(names) and len(set(names)) == len(names)
+    for n in op_names():   # every op is found by its own name
+        assert lib.ert_find_op(n.encode()) != ffi.NULL
