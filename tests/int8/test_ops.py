@@ -45,7 +45,7 @@ def assert_spread(outputs):
     assert len(np.unique(np.concatenate([o.ravel() for o in outputs]))) > 3
 
 
-def conv_model(rng, depthwise, in_shape, k, cout, stride, padding, dilation, act, per_channel, mult=1):
+def conv_model(rng, depthwise, in_shape, k, cout, stride, padding, dilation, act, per_channel, mult=1, out_factor=30.0):
     m = OneOp()
     cin = in_shape[3]
     s_in, zp_in = 0.05, int(rng.integers(-20, 20))
@@ -54,7 +54,7 @@ def conv_model(rng, depthwise, in_shape, k, cout, stride, padding, dilation, act
     w_shape = (1, k[0], k[1], cout) if depthwise else (cout, k[0], k[1], cin)
     w = rng.integers(-127, 128, size=w_shape, dtype=np.int8)
     taps = k[0] * k[1] * (1 if depthwise else cin)
-    s_out = float(s_in * s_w.mean() * np.sqrt(taps) * 30)
+    s_out = float(s_in * s_w.mean() * np.sqrt(taps) * out_factor)
     bias = rng.integers(-2000, 2000, size=cout).astype(np.int32)
     x = m.tensor(in_shape, np.int8, s_in, zp_in)
     wt = m.tensor(w_shape, np.int8, s_w, np.zeros(n_scales, np.int64), axis=3 if depthwise else 0, data=w)
