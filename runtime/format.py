@@ -198,8 +198,9 @@ def read_ert(raw: bytes) -> ErtFile:
     _check(flags == 0, f"unknown flags 0x{flags:x}")
     _check(arena_size % ALIGN == 0, f"arena_size {arena_size} is not a multiple of {ALIGN}")
     _check(1 <= n_sections <= 16, f"section_count {n_sections} outside 1..16")
-    _check(table_offset >= HEADER.size and table_offset + SECTION.size * n_sections <= len(raw),
-           "section table outside the file")
+    _check(table_offset >= HEADER.size and table_offset % 4 == 0
+           and table_offset + SECTION.size * n_sections <= len(raw),
+           "section table outside the file or misaligned")
 
     sections: dict[int, tuple[int, int, int]] = {}
     spans = []
@@ -220,6 +221,7 @@ def read_ert(raw: bytes) -> ErtFile:
         _check(kind in sections, f"required section {SECTION_NAMES[kind]} missing")
 
     s_off, s_size, _ = sections[STRINGS]
+    _check(s_size == 0 or raw[s_off + s_size - 1] == 0, "STRINGS does not end in a NUL")
     d_off, d_size, _ = sections[DATA]
     i_off, _, n_idx = sections[INDICES]
     indices = np.frombuffer(raw, dtype="<i4", count=n_idx, offset=i_off)
@@ -305,6 +307,11 @@ def read_ert(raw: bytes) -> ErtFile:
                 attrs[a_name] = arr if kind == ATTR_F64 else (arr.item() if count == 1 else arr.tolist())
         node = Node(op, ins, outs, attrs, name, scratch, scratch_offset)
         graph.nodes.append(node)
+
+    slots = [t.offset + _align(max(t.nbytes, 1)) for t in graph.tensors if t.storage != CONST]
+    slots += [n.scratch_offset + _align(n.scratch) for n in graph.nodes if n.scratch]
+    _check(arena_size <= max(slots, default=0),
+           f"arena_size {arena_size} exceeds the highest tensor or scratch slot {max(slots, default=0)}")
 
     graph.inputs = index_range(inputs_first, n_inputs, "graph inputs")
     graph.outputs = index_range(outputs_first, n_outputs, "graph outputs")

@@ -145,3 +145,11 @@ def test_quantize_rounds_as_the_source_format():
     g.meta["source_format"] = "onnx"
     onnx = edgert.Session(edgert.compile(g), backend="numpy")
     assert onnx.quantize(ties).tolist() == [[0, 2, 0, -2]]
+
+
+def test_arena_larger_than_any_tensor_is_rejected():
+    """A hostile header must not make a reader allocate an arena no tensor uses."""
+    buf = bytearray(VALID)
+    struct.pack_into("<I", buf, 20, 1 << 30)
+    with pytest.raises(edgert.FormatError, match="arena_size"):
+        ert.read_ert(_refresh_crc(buf))
