@@ -29,8 +29,10 @@ static ert_status fc_args_get(ert_ctx *ctx, uint32_t node, fc_args *a)
     if ((uint64_t)a->batches * (uint64_t)a->units != y.nbytes)
         return ert_fail(ctx, node, ERT_E_SHAPE, "output size != batches x units");
     if ((s = tfl_requant_get(ctx, node, (uint32_t)a->units, &a->q)) != ERT_OK) return s;
-    a->bias_zp = tfl_vector(ctx, node, 3, ERT_INT32, (uint32_t)a->units);
-    if (!a->bias_zp) return ert_fail(ctx, node, ERT_E_SHAPE, "input 3 (bias_zp) must be int32[units]");
+    a->bias_zp = tfl_bias(ctx, node, 3, (uint32_t)a->units, a->depth);
+    if (!a->bias_zp)
+        return ert_fail(ctx, node, ERT_E_SHAPE, "input 3 (bias_zp) must be int32[units], small enough "
+                        "that the products cannot overflow the int32 accumulator");
     return ERT_OK;
 }
 
@@ -123,10 +125,12 @@ TFL_VNNI static void fc_rows_vnni(const fc_args *a, const int8_t *x, int8_t *y)
                 FC_VNNI_CHUNK(2);
                 FC_VNNI_CHUNK(3);
             }
-            _mm_storeu_si128((__m128i *)(acc + i), reduce4(_mm512_sub_epi32(d0, z0), _mm512_sub_epi32(d1, z1),
-                                                          _mm512_sub_epi32(d2, z2), _mm512_sub_epi32(d3, z3)));
+            const __mmask8 um = (__mmask8)(nb - i >= 4 ? 0xF : (1u << (nb - i)) - 1u);
+            const __m128i sums = reduce4(_mm512_sub_epi32(d0, z0), _mm512_sub_epi32(d1, z1),
+                                         _mm512_sub_epi32(d2, z2), _mm512_sub_epi32(d3, z3));
+            /* + bias_zp, wrapping like TFLM's int32 arithmetic */
+            _mm_storeu_si128((__m128i *)(acc + i), _mm_add_epi32(sums, _mm_maskz_loadu_epi32(um, a->bias_zp + u0 + i)));
         }
-        for (int32_t i = 0; i < nb; i++) acc[i] += a->bias_zp[u0 + i];
         tfl_requant_row(acc, y + u0, nb, a->q.mult + u0, a->q.shift + u0, a->q.zp_out, a->q.act_min, a->q.act_max);
     }
 }
