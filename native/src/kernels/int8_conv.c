@@ -225,6 +225,13 @@ TFL_VNNI static void gather_flipped(const conv_args *a, size_t pixel, uint8_t *d
     uint8_t *d = dst;
     for (int32_t ky = 0; ky < g->kh; ky++) {
         const int32_t iy = iy0 + ky * g->dh;
+        if (g->dw == 1 && iy >= 0 && iy < g->h && ix0 >= 0 && ix0 + g->kw <= g->w) {   /* one contiguous run */
+            const int8_t *src = a->x + ((n * g->h + iy) * g->w + ix0) * g->cin;
+            const int32_t len = g->kw * g->cin;
+            for (int32_t c = 0; c < len; c++) d[c] = (uint8_t)(src[c] ^ 0x80);
+            d += len;
+            continue;
+        }
         for (int32_t kx = 0; kx < g->kw; kx++, d += g->cin) {
             const int32_t ix = ix0 + kx * g->dw;
             if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) {
