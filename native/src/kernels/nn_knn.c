@@ -85,45 +85,96 @@ static double reduced_distance(const double *a, const double *b, uint32_t n, dou
     return acc;
 }
 
+/* Turns row r's best list (n neighbours: reduced distances bd, point indices bi) into its
+ * output: votes per class or the weighted mean of the targets. */
+static ert_status knn_vote(ert_ctx *ctx, uint32_t node, const knn_t *m, double p, uint32_t n, const double *bd,
+                           const uint32_t *bi, double *o)
+{
+    int any_zero = 0;
+    for (uint32_t a = 0; a < n; a++) any_zero |= m->distance_w && bd[a] == 0.0;
+    double total = 0.0;
+    for (uint32_t t = 0; t < m->n_out; t++) o[t] = 0.0;
+    for (uint32_t a = 0; a < n; a++) {
+        double w = 1.0;
+        if (any_zero) w = bd[a] == 0.0 ? 1.0 : 0.0;
+        else if (m->distance_w) w = 1.0 / (p == 2.0 ? ert_sqrt(bd[a]) : (p == 1.0 ? bd[a] : ert_pow(bd[a], 1.0 / p)));
+        total += w;
+        if (m->n_classes) {
+            if (!label_ok(m, bi[a])) return ert_fail(ctx, node, ERT_E_KERNEL, "knn: class label out of range");
+            o[((const int32_t *)m->targets)[bi[a]]] += w;
+        } else {
+            for (uint32_t t = 0; t < m->n_out; t++) o[t] += w * ((const double *)m->targets)[(size_t)bi[a] * m->n_out + t];
+        }
+    }
+    for (uint32_t t = 0; t < m->n_out; t++) o[t] /= total;
+    return ERT_OK;
+}
+
 #if NN_X86
 INSERT(double, insert_double_avx2, NN_AVX2)   /* VEX-encoded: no SSE code between the AVX2 loops */
 
-/* Offers the four distances of points i..i+3 to the best list in point order; a block none of
- * whose distances beats the current k-th changes nothing and is skipped. */
-NN_AVX2 static inline void offer4(const knn_t *m, __m256d d4, uint32_t i, uint32_t *n, double *bd)
+enum { TILE_ROWS = 4, TILE_K = 16 };   /* row tiles keep their best lists on the stack */
+
+/* Offers the four distances of points i..i+3 to one row's best list in point order; a block
+ * none of whose distances beats the current k-th changes nothing and is skipped. */
+NN_AVX2 static inline void offer4(const knn_t *m, __m256d d4, uint32_t i, uint32_t *n, double *bd, uint32_t *bi)
 {
     double d[4];
     if (*n == m->k && !_mm256_movemask_pd(_mm256_cmp_pd(d4, _mm256_set1_pd(bd[m->k - 1]), _CMP_LT_OQ))) return;
     _mm256_storeu_pd(d, d4);
-    for (uint32_t a = 0; a < 4; a++) insert_double_avx2(bd, m->best_i, n, m->k, d[a], i + a);
+    for (uint32_t a = 0; a < 4; a++) insert_double_avx2(bd, bi, n, m->k, d[a], i + a);
 }
 
-/* Reduced distances of row xr to points i..i + 4 nb - 1 (p = 2 or 1), reduced_distance's bits. */
-NN_AVX2 __attribute__((always_inline)) static inline void distances(const knn_t *m, const double *xr, uint32_t i,
-                                                                     int squared, int nb, __m256d *acc)
+/* Offers points i..i + 4 nb - 1 to the best lists of the nr rows from xr (p = 2 or 1, the
+ * bits of reduced_distance); row r's list is bd / bi + r k. */
+NN_AVX2 __attribute__((always_inline)) static inline void offer_block(const knn_t *m, const double *xr, int nr, uint32_t i,
+                                                                       int squared, int nb, uint32_t *n, double *bd, uint32_t *bi)
 {
+    __m256d acc[8];
     const double *rows = (const double *)m->pts + (size_t)i * m->features;
-    if (squared) nn_sums(xr, rows, m->features, m->features, NN_SUM_SQ, nb, acc);
-    else nn_sums(xr, rows, m->features, m->features, NN_SUM_ABS, nb, acc);
+    if (squared) nn_sums(xr, m->features, nr, rows, m->features, m->features, NN_SUM_SQ, nb, acc);
+    else nn_sums(xr, m->features, nr, rows, m->features, m->features, NN_SUM_ABS, nb, acc);
+    for (int r = 0; r < nr; r++)
+        for (int b = 0; b < nb; b++) offer4(m, acc[r * nb + b], i + 4u * (uint32_t)b, n + r, bd + (size_t)r * m->k, bi + (size_t)r * m->k);
 }
 
-/* The k best of row xr for p = 1 or 2: 16 points per step in AVX2 lanes, then 4, then one. */
-NN_AVX2 static uint32_t best_avx2(const knn_t *m, const double *xr, int squared, double *bd)
+/* The k best of nr (1 or TILE_ROWS) rows from xr: 16 or 8 points per step, then 4, then one. */
+NN_AVX2 __attribute__((always_inline)) static inline void best_rows(const knn_t *m, const double *xr, int nr, int squared,
+                                                                     uint32_t *n, double *bd, uint32_t *bi)
 {
-    uint32_t n = 0, i = 0;
-    __m256d acc[4];
-    for (; i + 16 <= m->n_pts; i += 16) {
-        distances(m, xr, i, squared, 4, acc);
-        for (uint32_t b = 0; b < 4; b++) offer4(m, acc[b], i + 4 * b, &n, bd);
-    }
-    for (; i + 4 <= m->n_pts; i += 4) {
-        distances(m, xr, i, squared, 1, acc);
-        offer4(m, acc[0], i, &n, bd);
-    }
+    const int nb = nr == 1 ? 4 : 2;
+    uint32_t i = 0;
+    for (int r = 0; r < nr; r++) n[r] = 0;
+    for (; i + 4u * (uint32_t)nb <= m->n_pts; i += 4u * (uint32_t)nb) offer_block(m, xr, nr, i, squared, nb, n, bd, bi);
+    for (; i + 4 <= m->n_pts; i += 4) offer_block(m, xr, nr, i, squared, 1, n, bd, bi);
     for (; i < m->n_pts; i++)
-        insert_double(bd, m->best_i, &n, m->k, reduced_distance(xr, (const double *)m->pts + (size_t)i * m->features,
-                                                                m->features, squared ? 2.0 : 1.0), i);
-    return n;
+        for (int r = 0; r < nr; r++)
+            insert_double_avx2(bd + (size_t)r * m->k, bi + (size_t)r * m->k, n + r, m->k,
+                               reduced_distance(xr + (size_t)r * m->features, (const double *)m->pts + (size_t)i * m->features,
+                                                m->features, squared ? 2.0 : 1.0), i);
+}
+
+NN_AVX2 static ert_status knn_avx2(ert_ctx *ctx, uint32_t node, const knn_t *m, double p, uint32_t activity[ERT_N_ACTIVITY])
+{
+    const double *x = (const double *)m->x;
+    double tile_d[TILE_ROWS * TILE_K], *out = (double *)m->out;
+    uint32_t tile_i[TILE_ROWS * TILE_K], n[TILE_ROWS];
+    uint32_t r = 0;
+    if (m->k <= TILE_K)
+        for (; r + TILE_ROWS <= m->batch; r += TILE_ROWS) {
+            best_rows(m, x + (size_t)r * m->features, TILE_ROWS, p == 2.0, n, tile_d, tile_i);
+            for (uint32_t t = 0; t < TILE_ROWS; t++) {
+                ert_status st = knn_vote(ctx, node, m, p, n[t], tile_d + t * m->k, tile_i + t * m->k, out + (size_t)(r + t) * m->n_out);
+                if (st != ERT_OK) return st;
+            }
+        }
+    for (; r < m->batch; r++) {
+        best_rows(m, x + (size_t)r * m->features, 1, p == 2.0, n, (double *)m->best_d, m->best_i);
+        ert_status st = knn_vote(ctx, node, m, p, n[0], (const double *)m->best_d, m->best_i, out + (size_t)r * m->n_out);
+        if (st != ERT_OK) return st;
+    }
+    activity[0] += m->batch * m->n_pts;
+    return ERT_OK;
 }
 #endif
 
@@ -133,38 +184,19 @@ ert_status ert_k_nn_knn(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACT
     ert_status st = knn_bind(ctx, node, 0, &m);
     if (st != ERT_OK) return st;
     double p = ert_attr_f64(ctx, node, "p", 2.0);
-    const double *x = (const double *)m.x, *pts = (const double *)m.pts;
-    double *bd = (double *)m.best_d, *out = (double *)m.out;
 #if NN_X86
-    const int avx2 = nn_avx2() && (p == 2.0 || p == 1.0);
+    if (nn_avx2() && (p == 2.0 || p == 1.0)) return knn_avx2(ctx, node, &m, p, activity);
 #endif
+    const double *x = (const double *)m.x, *pts = (const double *)m.pts;
+    double *bd = (double *)m.best_d;
     for (uint32_t r = 0; r < m.batch; r++) {
         uint32_t n = 0;
-#if NN_X86
-        if (avx2) n = best_avx2(&m, x + (size_t)r * m.features, p == 2.0, bd);
-        else
-#endif
         for (uint32_t i = 0; i < m.n_pts; i++)
             insert_double(bd, m.best_i, &n, m.k, reduced_distance(x + (size_t)r * m.features,
                                                                   pts + (size_t)i * m.features, m.features, p), i);
         activity[0] += m.n_pts;
-        int any_zero = 0;
-        for (uint32_t a = 0; a < n; a++) any_zero |= m.distance_w && bd[a] == 0.0;
-        double total = 0.0, *o = out + (size_t)r * m.n_out;
-        for (uint32_t t = 0; t < m.n_out; t++) o[t] = 0.0;
-        for (uint32_t a = 0; a < n; a++) {
-            double w = 1.0;
-            if (any_zero) w = bd[a] == 0.0 ? 1.0 : 0.0;
-            else if (m.distance_w) w = 1.0 / (p == 2.0 ? ert_sqrt(bd[a]) : (p == 1.0 ? bd[a] : ert_pow(bd[a], 1.0 / p)));
-            total += w;
-            if (m.n_classes) {
-                if (!label_ok(&m, m.best_i[a])) return ert_fail(ctx, node, ERT_E_KERNEL, "knn: class label out of range");
-                o[((const int32_t *)m.targets)[m.best_i[a]]] += w;
-            } else {
-                for (uint32_t t = 0; t < m.n_out; t++) o[t] += w * ((const double *)m.targets)[(size_t)m.best_i[a] * m.n_out + t];
-            }
-        }
-        for (uint32_t t = 0; t < m.n_out; t++) o[t] /= total;
+        st = knn_vote(ctx, node, &m, p, n, bd, m.best_i, (double *)m.out + (size_t)r * m.n_out);
+        if (st != ERT_OK) return st;
     }
     return ERT_OK;
 }

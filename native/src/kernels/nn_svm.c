@@ -144,8 +144,8 @@ NN_AVX2 static inline void finish4(const svm_t *m, const double *xr, __m256d acc
 NN_AVX2 __attribute__((always_inline)) static inline void sums(const svm_t *m, const double *xr, uint32_t s, int nb, __m256d *acc)
 {
     const double *rows = (const double *)m->sv + (size_t)s * m->features;
-    if (m->kind == K_RBF) nn_sums(xr, rows, m->features, m->features, NN_SUM_SQ, nb, acc);
-    else nn_sums(xr, rows, m->features, m->features, NN_SUM_DOT, nb, acc);
+    if (m->kind == K_RBF) nn_sums(xr, 0, 1, rows, m->features, m->features, NN_SUM_SQ, nb, acc);
+    else nn_sums(xr, 0, 1, rows, m->features, m->features, NN_SUM_DOT, nb, acc);
 }
 
 /* kernel_value for every support vector, 16 then 4 at a time in AVX2 lanes (the same bits). */

@@ -16,16 +16,17 @@ static inline int nn_avx2(void) { return __builtin_cpu_supports("avx2"); }
 
 enum { NN_SUM_SQ, NN_SUM_ABS, NN_SUM_DOT };
 
-/* acc[b] lane i: the portable loop `acc += f(x[j], r[j])` over j for table row r = 4 b + i of
- * the 4 NB rows starting at `rows` (f: (x - r)^2, |x - r| or x * r). Features come in pairs:
- * two 128-bit loads per row and one unpack give feature j of four rows. NB blocks run side by
+/* acc[r nb + b] lane i: the portable loop `acc += f(x_r[j], t[j])` over j, for query row
+ * x_r = x + r xstride (r < nr) and table row t = rows + (4 b + i) stride (b < nb); f is
+ * (x - t)^2, |x - t| or x * t. Features come in pairs: two 128-bit loads per table row and one
+ * unpack give feature j of four rows, used by all nr query rows. The nr nb chains run side by
  * side because each lane's sum is one dependent chain of adds. */
-NN_AVX2 __attribute__((always_inline)) static inline void nn_sums(const double *x, const double *rows, size_t stride,
-                                                                   uint32_t n, int op, int nb, __m256d *acc)
+NN_AVX2 __attribute__((always_inline)) static inline void nn_sums(const double *x, size_t xstride, int nr, const double *rows,
+                                                                   size_t stride, uint32_t n, int op, int nb, __m256d *acc)
 {
     const __m256d sign = _mm256_set1_pd(-0.0);
     uint32_t j = 0;
-#define NN_STEP(B, V, XJ)                                                                         \
+#define NN_STEP(A, V, XJ)                                                                         \
     do {                                                                                          \
         __m256d xv = _mm256_set1_pd(XJ), t;                                                       \
         if (op == NN_SUM_DOT) t = _mm256_mul_pd(xv, V);                                           \
@@ -33,22 +34,26 @@ NN_AVX2 __attribute__((always_inline)) static inline void nn_sums(const double *
             t = _mm256_sub_pd(xv, V);                                                             \
             t = op == NN_SUM_SQ ? _mm256_mul_pd(t, t) : _mm256_andnot_pd(sign, t);                \
         }                                                                                         \
-        acc[B] = _mm256_add_pd(acc[B], t);                                                        \
+        A = _mm256_add_pd(A, t);                                                                  \
     } while (0)
-    for (int b = 0; b < nb; b++) acc[b] = _mm256_setzero_pd();
+    for (int a = 0; a < nr * nb; a++) acc[a] = _mm256_setzero_pd();
     for (; j + 2 <= n; j += 2) {
         for (int b = 0; b < nb; b++) {
             const double *r0 = rows + (size_t)(4 * b) * stride + j;
             __m256d lo = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(r0)), _mm_loadu_pd(r0 + 2 * stride), 1);
             __m256d hi = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(r0 + stride)), _mm_loadu_pd(r0 + 3 * stride), 1);
-            NN_STEP(b, _mm256_unpacklo_pd(lo, hi), x[j]);
-            NN_STEP(b, _mm256_unpackhi_pd(lo, hi), x[j + 1]);
+            __m256d even = _mm256_unpacklo_pd(lo, hi), odd = _mm256_unpackhi_pd(lo, hi);
+            for (int r = 0; r < nr; r++) {
+                NN_STEP(acc[r * nb + b], even, x[r * xstride + j]);
+                NN_STEP(acc[r * nb + b], odd, x[r * xstride + j + 1]);
+            }
         }
     }
     if (j < n)
         for (int b = 0; b < nb; b++) {
             const double *r0 = rows + (size_t)(4 * b) * stride + j;
-            NN_STEP(b, _mm256_set_pd(r0[3 * stride], r0[2 * stride], r0[stride], r0[0]), x[j]);
+            __m256d v = _mm256_set_pd(r0[3 * stride], r0[2 * stride], r0[stride], r0[0]);
+            for (int r = 0; r < nr; r++) NN_STEP(acc[r * nb + b], v, x[r * xstride + j]);
         }
 #undef NN_STEP
 }
