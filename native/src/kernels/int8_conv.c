@@ -43,8 +43,11 @@ static ert_status conv_args_get(ert_ctx *ctx, uint32_t node, int kind, conv_args
     a->x = ert_input(ctx, node, 0, &t);
     a->w = ert_input(ctx, node, 1, &t);
     a->y = ert_output(ctx, node, 0, &t);
-    a->bias_zp = tfl_vector(ctx, node, 3, ERT_INT32, (uint32_t)a->g.cout);
-    if (!a->bias_zp) return ert_fail(ctx, node, ERT_E_SHAPE, "input 3 (bias_zp) must be int32[C_out]");
+    a->bias_zp = tfl_bias(ctx, node, 3, (uint32_t)a->g.cout,
+                          (int64_t)a->g.kh * a->g.kw * (kind == TFL_CONV ? a->g.cin : 1));
+    if (!a->bias_zp)
+        return ert_fail(ctx, node, ERT_E_SHAPE, "input 3 (bias_zp) must be int32[C_out], small enough "
+                        "that the window's products cannot overflow the int32 accumulator");
     a->scratch = NULL;
     if (kind == TFL_CONV && !conv_direct(&a->g) && (int64_t)a->g.kh * a->g.kw * a->g.cin > GATHER_STACK) {
         uint32_t size;

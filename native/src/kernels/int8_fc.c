@@ -29,8 +29,10 @@ static ert_status fc_args_get(ert_ctx *ctx, uint32_t node, fc_args *a)
     if ((uint64_t)a->batches * (uint64_t)a->units != y.nbytes)
         return ert_fail(ctx, node, ERT_E_SHAPE, "output size != batches x units");
     if ((s = tfl_requant_get(ctx, node, (uint32_t)a->units, &a->q)) != ERT_OK) return s;
-    a->bias_zp = tfl_vector(ctx, node, 3, ERT_INT32, (uint32_t)a->units);
-    if (!a->bias_zp) return ert_fail(ctx, node, ERT_E_SHAPE, "input 3 (bias_zp) must be int32[units]");
+    a->bias_zp = tfl_bias(ctx, node, 3, (uint32_t)a->units, a->depth);
+    if (!a->bias_zp)
+        return ert_fail(ctx, node, ERT_E_SHAPE, "input 3 (bias_zp) must be int32[units], small enough "
+                        "that the products cannot overflow the int32 accumulator");
     return ERT_OK;
 }
 

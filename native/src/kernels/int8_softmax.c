@@ -61,6 +61,12 @@ ert_status ert_check_int8_softmax(ert_ctx *ctx, uint32_t node)
         return ert_fail(ctx, node, ERT_E_SHAPE, "SOFTMAX needs int8 input and output of one non-empty shape");
     int32_t left = ert_attr_i32(ctx, node, "shift", -1);
     if (left < 0 || left > 31) return ert_fail(ctx, node, ERT_E_ATTR, "SOFTMAX shift outside [0, 31]");
+    /* the row's largest input always counts (diff 0 >= diff_min), so the sum of up to 4095
+     * terms of at most 2^19 is positive and fits int32 */
+    if (ert_attr_i32(ctx, node, "diff_min", 1) > 0)
+        return ert_fail(ctx, node, ERT_E_ATTR, "SOFTMAX diff_min must be <= 0");
+    if (x.shape[x.rank - 1] > 4095)
+        return ert_fail(ctx, node, ERT_E_SHAPE, "SOFTMAX rows longer than 4095 would overflow the int32 sum");
     return ERT_OK;
 }
 

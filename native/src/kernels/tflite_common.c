@@ -78,6 +78,16 @@ const void *tfl_vector(ert_ctx *ctx, uint32_t node, uint32_t k, uint32_t dtype, 
     return p;
 }
 
+const int32_t *tfl_bias(ert_ctx *ctx, uint32_t node, uint32_t k, uint32_t count, int64_t taps)
+{
+    const int32_t *bias = tfl_vector(ctx, node, k, ERT_INT32, count);
+    const int64_t reach = taps * 128 * 128;   /* |int8 x int8| <= 2^14 per tap */
+    if (!bias || reach > INT32_MAX) return 0;
+    for (uint32_t i = 0; i < count; i++)
+        if (bias[i] > INT32_MAX - reach || bias[i] < INT32_MIN + reach) return 0;
+    return bias;
+}
+
 TFL_HOT void tfl_requant_row(const int32_t *restrict acc, int8_t *restrict out, int32_t n, const int32_t *restrict mult,
                              const int32_t *restrict shift, int32_t zp_out, int32_t act_min, int32_t act_max)
 {

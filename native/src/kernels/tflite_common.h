@@ -137,6 +137,10 @@ ert_status tfl_requant_get(ert_ctx *ctx, uint32_t node, uint32_t channels, tfl_r
 /* Constant-or-arena tensor `k` of a node with exactly `count` elements of `dtype`; NULL on mismatch. */
 const void *tfl_vector(ert_ctx *ctx, uint32_t node, uint32_t k, uint32_t dtype, uint32_t count);
 
+/* The int32[count] bias of input k, if bias + `taps` int8 x int8 products cannot overflow int32
+ * (TFLM accumulates in int32 and assumes it never does: a hostile file must not make it); NULL otherwise. */
+const int32_t *tfl_bias(ert_ctx *ctx, uint32_t node, uint32_t k, uint32_t count, int64_t taps);
+
 /* NumPy broadcasting of two inputs to an output shape (element-wise ops). */
 typedef struct {
     int32_t dims[ERT_MAX_RANK];             /* output shape, right-aligned to 6 dims */
