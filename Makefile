@@ -9,8 +9,9 @@ demo:
 	scripts/setup.sh
 	.venv/bin/edgert demo
 
-test:
+test:  # the C parsers are fuzzed first (FUZZ_SECONDS each, 0 skips), then the pytest suite
 	scripts/setup.sh test,peers
+	if [ "$${FUZZ_SECONDS:-60}" != 0 ]; then $(MAKE) -C fuzz run FUZZ_SECONDS=$${FUZZ_SECONDS:-60}; fi
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 native:  # rebuild the C extension in place after editing native/
