@@ -35,5 +35,9 @@ if [[ ! -f $stamp || pyproject.toml -nt $stamp || native/build.py -nt $stamp ]];
     spec="."
     [[ -n $extras ]] && spec=".[$extras]"
     .venv/bin/python -m pip install -q --no-build-isolation -e "$spec"
+    if [[ ",$extras," == *",peers,"* ]]; then
+        # Norse's own requirements pull a CUDA build of torch; the CPU torch from `peers` serves it
+        .venv/bin/python -m pip install -q --no-deps norse
+    fi
     touch "$stamp"
 fi

@@ -7,6 +7,7 @@ logistic regression, naive Bayes; float and fixed mode), NIR spiking graphs (flo
 event and dense synapses, a recurrent one)."""
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,7 @@ def onnx_cnn(quantized: bool):
     """x (1,3,12,12) -> conv+relu -> maxpool -> depthwise conv+clip, + residual add -> global
     average pool -> flatten -> gemm. Quantized: every activation and weight goes through Q/DQ (int8),
     which edgert fuses into ONNX_QLINEAR_* ops; else the float ONNX_*_F32 ops."""
-    onnx = pytest.importorskip("onnx")
+    onnx = importlib.import_module("onnx")
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(5)
     nodes, inits = [], []
@@ -106,7 +107,7 @@ def onnx_cnn(quantized: bool):
 
 def onnx_integer():
     """ConvInteger and MatMulInteger side by side: two uint8 inputs, two int32 outputs."""
-    onnx = pytest.importorskip("onnx")
+    onnx = importlib.import_module("onnx")
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(6)
     inits = [numpy_helper.from_array(a, name) for name, a in [
@@ -141,7 +142,7 @@ def _estimator(name: str):
 
 
 def _sklearn(estimator: str, mode: str):
-    pytest.importorskip("sklearn")
+    importlib.import_module("sklearn")
     from sklearn.datasets import load_iris
     X, y = load_iris(return_X_y=True)
     est = _estimator(estimator).fit(X, y)
@@ -153,7 +154,7 @@ def _sklearn(estimator: str, mode: str):
 def glue_snn():
     """A NIR graph in code with the glue ops: Scale, Threshold, Delay, and an Output that echoes
     the Input (a copy): Input(4) -> Scale -> Linear -> Threshold -> Delay -> Affine -> LIF."""
-    nir = pytest.importorskip("nir")
+    nir = importlib.import_module("nir")
     rng = np.random.default_rng(1)
 
     def full(n, v):
@@ -173,7 +174,7 @@ def glue_snn():
 
 
 def _nir(name: str, mode: str, synapses: str = "event"):
-    pytest.importorskip("nir")
+    importlib.import_module("nir")
     source = glue_snn() if name == "glue" else MODELS / "nir" / f"{name}.nir"
     model = edgert.compile(source, mode=mode, synapses=synapses)
     t = model.graph.tensors[model.graph.inputs[0]]

@@ -6,9 +6,8 @@ import functools
 import numpy as np
 import pytest
 
-sklearn = pytest.importorskip("sklearn")
-from sklearn import datasets  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
 
 BACKENDS = ("numpy", "numba", "c")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-nir = __import__("pytest").importorskip("nir")
+import nir
 
 MODELS = Path(__file__).resolve().parents[2] / "models" / "nir"
 GRAPHS = sorted(MODELS.glob("*.nir"))

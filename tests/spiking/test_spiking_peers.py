@@ -1,6 +1,7 @@
 """Equivalence with peer simulators: a 3-layer LIF network built in snnTorch (and one run by
 Norse), exported to / imported from NIR, gives the same spikes in edgert under the peer's
-convention. Skipped only when the peer cannot be imported (pip install 'edgert[peers]')."""
+convention. The peers are installed by `make test` (pip install 'edgert[peers]')."""
+import importlib
 import numpy as np
 import pytest
 
@@ -13,9 +14,9 @@ SIZES = [40, 64, 48, 10]
 
 
 def _snntorch_net():
-    torch = pytest.importorskip("torch")
-    snn = pytest.importorskip("snntorch")
-    pytest.importorskip("nirtorch")
+    torch = importlib.import_module("torch")
+    snn = importlib.import_module("snntorch")
+    importlib.import_module("nirtorch")
     torch.manual_seed(0)
     layers = []
     for k in range(3):
@@ -48,8 +49,8 @@ def test_snntorch_three_layer_lif_spikes_equal():
 
 
 def test_norse_lif_network_spikes_equal():
-    torch = pytest.importorskip("torch")
-    norse = pytest.importorskip("norse.torch")
+    torch = importlib.import_module("torch")
+    norse = importlib.import_module("norse.torch")
     graph = lif_layers(SIZES, seed=0, weight_scale=30.0)  # r = 1: Norse's LIF importer drops r
     steps, batch = 100, 4
     x = spikes(steps, (batch, SIZES[0]), 0.3)
@@ -67,9 +68,9 @@ def test_norse_lif_network_spikes_equal():
 def test_snntorch_recurrent_rleaky_spikes_equal():
     """RLeaky exports a recurrent Affine (lif -> w_rec -> lif): the one-step recurrent delay, with
     the bias present from the first step (snnTorch applies w_rec to zero spikes at step 0)."""
-    torch = pytest.importorskip("torch")
-    snn = pytest.importorskip("snntorch")
-    pytest.importorskip("nirtorch")
+    torch = importlib.import_module("torch")
+    snn = importlib.import_module("snntorch")
+    importlib.import_module("nirtorch")
     from snntorch.export_nir import export_to_nir
     from snntorch.utils import reset
     torch.manual_seed(0)
@@ -94,9 +95,9 @@ def test_snntorch_recurrent_rleaky_spikes_equal():
 def test_snntorch_synaptic_cubalif_spikes_equal():
     """snnTorch Synaptic (syn <- alpha syn + x; mem <- beta mem + syn) exports CubaLIF; its
     membrane integrates the current after this step's input: cuba_order="new"."""
-    torch = pytest.importorskip("torch")
-    snn = pytest.importorskip("snntorch")
-    pytest.importorskip("nirtorch")
+    torch = importlib.import_module("torch")
+    snn = importlib.import_module("snntorch")
+    importlib.import_module("nirtorch")
     from snntorch.export_nir import export_to_nir
     from snntorch.utils import reset
     torch.manual_seed(0)
