@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import edgert
 
@@ -25,7 +24,7 @@ def kws_input() -> np.ndarray:
 
 def dense_snn(n_in: int, n_out: int, seed: int = 0):
     """Input(n_in) -> Linear -> LIF(n_out) -> Output, compiled (one Session.run = one step)."""
-    nir = pytest.importorskip("nir")
+    import nir
     rng = np.random.default_rng(seed)
     nodes = {
         "input": nir.Input(input_type={"input": np.array([n_in])}),

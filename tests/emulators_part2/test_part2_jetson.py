@@ -81,10 +81,10 @@ def test_spiking_layers_run_densely_on_the_gpu_and_trees_on_the_cpu():
     x = np.ones(snn.graph.tensors[snn.graph.inputs[0]].shape, np.float32)
     r = Emulator(snn, "jetson-orin-nano", backend=BACKEND).run(x)[1]
     assert {n.unit for n in r.nodes} == {"gpu"}
-    sklearn = pytest.importorskip("sklearn.tree")
+    from sklearn.tree import DecisionTreeClassifier
     from sklearn.datasets import load_iris
     features, labels = load_iris(return_X_y=True)
-    trees = edgert.compile(sklearn.DecisionTreeClassifier(max_depth=3, random_state=0).fit(features, labels))
+    trees = edgert.compile(DecisionTreeClassifier(max_depth=3, random_state=0).fit(features, labels))
     shallow = Emulator(trees, "jetson-orin-nano", backend=BACKEND).run(features[:1].astype(np.float32))[1]
     assert "cpu" in {n.unit for n in shallow.nodes} and shallow.latency_s > 0
 

@@ -11,7 +11,7 @@ import edgert
 from onnx_builders import onnxruntime_run, reference_run, run_backends
 from test_onnx_float import cnn
 
-quantization = pytest.importorskip("onnxruntime.quantization")
+from onnxruntime import quantization
 
 
 class Calibration(quantization.CalibrationDataReader):
