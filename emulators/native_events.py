@@ -17,6 +17,7 @@ from edgert.runtime.ir import Graph, Node
 
 OC_BLOCK = POOL_BLOCK = 64  # channels per accumulator block in int8_conv.c / int8_pool.c
 PIX_BLOCK = 4  # output pixels sharing each filter row load in int8_conv.c
+UNIT_BLOCK = 64  # FULLY_CONNECTED accumulators requantised in one call in int8_fc.c
 
 
 def events(node: Node, graph: Graph, inputs: list | None = None) -> dict[str, int] | None:
@@ -114,21 +115,42 @@ def _conv(node: Node, graph: Graph) -> dict:
 
 
 def _depthwise(node: Node, graph: Graph) -> dict:
-    """int8_conv.c: up to 4 output pixels of a row at a time, per block of OC_BLOCK channels:
-    every filter tap, for each pixel a multiply-accumulate over the block's channels (a tap
-    outside the image reads a row of zp_in), then requantisation. Blocks narrower than 16
-    channels run 8-lane chunks first, then a scalar tail."""
+    """int8_conv.c: up to 4 output pixels of a row at a time, per block of OC_BLOCK channels.
+    Multiplier-1 blocks narrower than 32 channels first run vector tiles of 16 then 8 channels,
+    each always over 4 pixels (past the row end too) with the accumulators held across the
+    taps and one source look-up per pixel and tap; the channels left (all of a wider block)
+    go through the plain loops: per tap and pixel a multiply-accumulate over them (a tap
+    outside the image reads a row of zp_in), one division per channel for multipliers > 1.
+    Then requantisation."""
     n, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw = _geometry(node, graph)
+    mult = cout // cin
     pixels = n * oh * ow
     row_blocks = n * oh * math.ceil(ow / PIX_BLOCK)
     oc_blocks = math.ceil(cout / OC_BLOCK)
-    valid = n * int(_valid_taps(h, oh, kh, sh, dh, ph).sum()) * int(_valid_taps(w, ow, kw, sw, dw, pw).sum())
-    widths = [min(OC_BLOCK, cout - c0) for c0 in range(0, cout, OC_BLOCK)]
-    lanes = sum(8 * (nb // 8) for nb in widths if nb < 16)  # per tap and pixel
-    return {"call": 1, "block": row_blocks * oc_blocks, "tap": row_blocks * oc_blocks * kh * kw,
-            "tap_pixel": pixels * oc_blocks * kh * kw, "tap_outside": (pixels * kh * kw - valid) * oc_blocks,
-            "elem": pixels * kh * kw * (cout - lanes), "elem_lanes8": pixels * kh * kw * lanes,
-            "out": pixels * cout, **_requant_calls(cout, pixels, row_blocks)}
+    vy = int(_valid_taps(h, oh, kh, sh, dh, ph).sum())
+    valid = n * vy * int(_valid_taps(w, ow, kw, sw, dw, pw).sum())
+    # the tiles' 4 pixels per row block, the ones past the row end included
+    tile_valid = n * vy * int(_valid_taps(w, PIX_BLOCK * math.ceil(ow / PIX_BLOCK), kw, sw, dw, pw).sum())
+    ev = {"call": 1, "block": row_blocks * oc_blocks, "out": pixels * cout,
+          **_requant_calls(cout, pixels, row_blocks)}
+    plain_blocks = rest = 0  # blocks with channels left for the plain loops; those channels
+    for c0 in range(0, cout, OC_BLOCK):
+        nb = min(OC_BLOCK, cout - c0)
+        n16 = n8 = 0
+        if mult == 1 and nb < 32:
+            n16, nb = divmod(nb, 16)
+            n8, nb = divmod(nb, 8)
+        for lanes, tiles in (("tile16", n16), ("tile8", n8)):
+            ev[lanes] = ev.get(lanes, 0) + row_blocks * tiles
+            ev[f"{lanes}_tap"] = ev.get(f"{lanes}_tap", 0) + row_blocks * tiles * kh * kw
+        ev["tile_source_outside"] = ev.get("tile_source_outside", 0) + (n16 + n8) * (
+            row_blocks * PIX_BLOCK * kh * kw - tile_valid)
+        plain_blocks, rest = plain_blocks + (nb > 0), rest + nb
+    elem = "elem" if mult == 1 else "elem_mult"
+    ev.update({"tap": row_blocks * plain_blocks * kh * kw, "tap_pixel": pixels * plain_blocks * kh * kw,
+               "tap_outside": (pixels * kh * kw - valid) * plain_blocks, elem: pixels * kh * kw * rest,
+               "init": pixels * rest})
+    return ev
 
 
 def _pool(node: Node, graph: Graph) -> dict:
@@ -141,15 +163,15 @@ def _pool(node: Node, graph: Graph) -> dict:
 
 
 def _fully_connected(node: Node, graph: Graph) -> dict:
-    """int8_fc.c: per batch row, four units per pass over the input, then the remaining units
-    one by one, each group requantised in one call. float_ops.c: one unit at a time."""
+    """int8_fc.c: per batch row and block of UNIT_BLOCK units, four units per pass over the
+    input, then the remaining units one by one; each block requantised in one call. float_ops.c: one unit at a time."""
     t = graph.tensors
     units, depth = t[node.inputs[1]].shape
     batches = math.prod(t[node.inputs[0]].shape) // depth
     if node.op.endswith("_F32"):
         return {"call": 1, "out": batches * units, "mac": batches * units * depth}
-    quads, singles = divmod(units, 4)
-    return {"call": 1, "batch": batches, "quad": batches * quads, "quad_k": batches * quads * depth,
+    quads, singles = divmod(units, 4)  # UNIT_BLOCK (64) is a multiple of 4: blocks change neither
+    return {"call": 1, "batch": batches, "block": batches * math.ceil(units / UNIT_BLOCK), "quad": batches * quads, "quad_k": batches * quads * depth,
             "single": batches * singles, "single_k": batches * singles * depth, "out": batches * units}
 
 
