@@ -63,7 +63,8 @@ _CONTROL = mix(alu=6, load=2, store=1, branch=2, branch_taken=1, jump=0.5)  # se
 _FIXED_EXP = mix(alu=20, mul=4, mulh=4, load=1, branch=4, store=1)  # fixed-point exp and reciprocal
 EVENT_CLASSES = {
     "tile16_k": _MAC_LOOP, "tile8_k": _MAC_LOOP, "tile1_k": _MAC_LOOP, "quad_k": _MAC_LOOP, "single_k": _MAC_LOOP,
-    "mac": _MAC_LOOP, "mac_zero": _MAC_LOOP, "elem": _MAC_LOOP, "elem_zero": _MAC_LOOP, "elem_lanes8": _MAC_LOOP,
+    "mac": _MAC_LOOP, "mac_zero": _MAC_LOOP, "elem": _MAC_LOOP, "elem_zero": _MAC_LOOP, "elem_mult": _MAC_LOOP,
+    "tile16_tap": _MAC_LOOP, "tile8_tap": _MAC_LOOP,
     "out": _RESCALE,
     "gather_byte": _BYTE_LOOP, "pad_byte": _BYTE_LOOP, "byte_forward": _BYTE_LOOP, "byte_backward": _BYTE_LOOP,
     ("ADD", "elem"): _RESCALE, ("SOFTMAX", "exp"): _FIXED_EXP, ("SOFTMAX", "exp_bit"): _RESCALE,
