@@ -182,21 +182,28 @@ class _Validator:
             self.string(unit, "clock", f"{where}.clock")
         return out
 
-    def memory(self) -> dict:
-        levels = self.raw.get("memory")
-        if not isinstance(levels, list) or not levels:
-            self.fail("memory", "must be a non-empty array of tables ([[memory]]), nearest level first")
-        out = {}
-        for i, level in enumerate(levels):
-            where = f"memory[{i}]"
-            if not isinstance(level, dict):
+    def named_tables(self, key: str, what: str, hint: str):
+        """Yield (where, name, table, values) for each table of the array `key` ([[key]] in TOML), with
+        the checks every such array shares: non-empty, tables, unique names, sourced values."""
+        tables = self.raw.get(key)
+        if not isinstance(tables, list) or not tables:
+            self.fail(key, f"must be a non-empty array of tables ([[{key}]]){hint}")
+        seen = set()
+        for i, table in enumerate(tables):
+            where = f"{key}[{i}]"
+            if not isinstance(table, dict):
                 self.fail(where, "must be a table")
-            name = self.string(level, "name", f"{where}.name")
-            if name in out:
-                self.fail(f"{where}.name", f"duplicate memory level {name!r}")
+            name = self.string(table, "name", f"{where}.name")
+            if name in seen:
+                self.fail(f"{where}.name", f"duplicate {what} {name!r}")
+            seen.add(name)
+            yield where, name, table, self.tree({k: v for k, v in table.items() if k != "name"}, (key, name), where)
+
+    def memory(self) -> dict:
+        out = {}
+        for where, name, level, values in self.named_tables("memory", "memory level", ", nearest level first"):
             if level.get("kind") not in MEMORY_KINDS:
                 self.fail(f"{where}.kind", f"must be one of {MEMORY_KINDS}, got {level.get('kind')!r}")
-            values = self.tree({k: v for k, v in level.items() if k != "name"}, ("memory", name), where)
             size = values.get("size_bytes")
             if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
                 self.fail(f"{where}.size_bytes", "must be a positive integer quantity")
@@ -204,19 +211,9 @@ class _Validator:
         return out
 
     def operating_points(self) -> dict:
-        points = self.raw.get("operating_points")
-        if not isinstance(points, list) or not points:
-            self.fail("operating_points", "must be a non-empty array of tables ([[operating_points]])")
         clocks = {unit["clock"] for unit in self.raw["units"].values()}
         out = {}
-        for i, point in enumerate(points):
-            where = f"operating_points[{i}]"
-            if not isinstance(point, dict):
-                self.fail(where, "must be a table")
-            name = self.string(point, "name", f"{where}.name")
-            if name in out:
-                self.fail(f"{where}.name", f"duplicate operating point {name!r}")
-            values = self.tree({k: v for k, v in point.items() if k != "name"}, ("operating_points", name), where)
+        for where, name, _, values in self.named_tables("operating_points", "operating point", ""):
             for clock in sorted(clocks):
                 hz = values.get("clocks_hz", {}).get(clock) if isinstance(values.get("clocks_hz"), dict) else None
                 if not _positive(hz):
