@@ -1,0 +1,113 @@
+"""Batches split over threads for the C backend (Session(..., threads=...)).
+
+A model whose rows are independent (every op of the non-neural family, one input, every
+activation (batch, ...), no state) runs a batch of B rows as chunks of ceil(B / threads) rows:
+each chunk on its own NativeModel (own arena) compiled from the same graph at the chunk's batch
+size, the last chunk padded with copies of its last row. cffi releases the GIL around the C
+call, so the chunks run on separate cores; each row meets the same kernels as in one call, so
+the outputs are byte-identical to the single-thread run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from edgert.errors import InputError, ModelError
+
+from . import kernels
+from .compiler import Model, compile
+from .ir import CONST, STATE, Graph
+
+MIN_ROWS = 256  # rows per thread below which the hand-off costs more than it gains (threads=None)
+
+
+def row_wise(graph: Graph) -> bool:
+    """One input, only non-neural ops, no state, every activation batch-first."""
+    if len(graph.inputs) != 1:
+        return False
+    batch = graph.tensors[graph.inputs[0]].shape[0]
+    return (all(kernels.info(n.op).family == "non-neural" for n in graph.nodes)
+            and all(t.storage == CONST or (t.storage != STATE and t.shape and t.shape[0] == batch)
+                    for t in graph.tensors))
+
+
+def thread_count(model: Model, threads: int | None) -> int:
+    """The threads a Session uses: `threads`, or for None os.cpu_count() where each gets at least
+    MIN_ROWS rows of a row-wise model (else 1). threads > 1 on any other model is an error."""
+    if threads is not None and (not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1):
+        raise ValueError(f"threads must be None or a positive integer, got {threads!r}")
+    if threads == 1:
+        return 1
+    if not row_wise(model.graph):
+        if threads is None:
+            return 1
+        raise ModelError(f"threads={threads}: only models whose rows are independent (non-neural estimators, "
+                         "one input, no state) split a batch over threads; use threads=1")
+    batch = model.graph.tensors[model.graph.inputs[0]].shape[0]
+    if threads is None:
+        return max(1, min(os.cpu_count() or 1, batch // MIN_ROWS))
+    return min(int(threads), batch)
+
+
+def _at_batch(graph: Graph, rows: int) -> Graph:
+    """A copy of `graph` whose activations have `rows` rows (constants shared, not copied)."""
+    tensors = [t if t.storage == CONST else dataclasses.replace(t, shape=(rows, *t.shape[1:]), offset=-1)
+               for t in graph.tensors]
+    nodes = [dataclasses.replace(n, inputs=list(n.inputs), outputs=list(n.outputs)) for n in graph.nodes]
+    return Graph(tensors, nodes, list(graph.inputs), list(graph.outputs), dict(graph.meta))
+
+
+class Split:
+    """Runs a row-wise model's batch as `threads` chunks, one NativeModel each; the caller's
+    thread runs the first chunk, a pool the others."""
+
+    def __init__(self, model: Model, threads: int):
+        from edgert.native import NativeModel
+        graph = model.graph
+        self.name = graph.tensors[graph.inputs[0]].name
+        self.batch = graph.tensors[graph.inputs[0]].shape[0]
+        self.rows = -(-self.batch // threads)
+        chunk = compile(_at_batch(graph, self.rows))
+        self.starts = list(range(0, self.batch, self.rows))
+        self.natives = [NativeModel(chunk.ert) for _ in self.starts]
+        self.dtype = np.dtype(graph.tensors[graph.inputs[0]].dtype)
+        self.shape = graph.tensors[graph.inputs[0]].shape
+        self.outs = [(np.dtype(graph.tensors[i].dtype), graph.tensors[i].shape) for i in graph.outputs]
+        self.names = [graph.tensors[i].name for i in graph.outputs]
+        self._pool = ThreadPoolExecutor(len(self.starts) - 1, thread_name_prefix="edgert-split")
+
+    def run_fast(self, x):
+        """Session.run's fast path: an array of exactly the input's dtype and shape (anything
+        else returns None and takes the general checks). One array or a dict by output name."""
+        if type(x) is not np.ndarray or x.dtype != self.dtype or x.shape != self.shape:
+            return None
+        outs = self.run(np.ascontiguousarray(x))
+        return outs[0] if len(outs) == 1 else dict(zip(self.names, outs))
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every chunk of x (the checked input); the outputs of the whole batch."""
+        outs = [np.empty(shape, dtype) for dtype, shape in self.outs]
+        pending = [self._pool.submit(self._chunk, k, x, outs) for k in range(1, len(self.starts))]
+        try:
+            self._chunk(0, x, outs)
+        finally:   # every chunk ends before run returns or raises: the next run reuses their contexts
+            errors = [f.exception() for f in pending]
+        for e in errors:
+            if e is not None:
+                raise e
+        return outs
+
+    def _chunk(self, k: int, x: np.ndarray, outs: list[np.ndarray]) -> None:
+        nm, start = self.natives[k], self.starts[k]
+        stop = min(start + self.rows, self.batch)
+        view = nm.view(nm.inputs[0])
+        view[:stop - start] = x[start:stop]
+        view[stop - start:] = x[stop - 1]   # padding: a valid row, its outputs dropped
+        if np.issubdtype(view.dtype, np.floating) and not np.isfinite(view).all():
+            raise InputError(f"input {self.name!r} contains NaN or infinity")
+        nm.invoke()
+        for out, i in zip(outs, nm.outputs):
+            out[start:stop] = nm.view(i)[:stop - start]
