@@ -5,8 +5,12 @@ resolver = XNNPACK delegate, and the BUILTIN_REF reference resolver), in one pro
     .venv/bin/python bench/int8.py [--repeats 50] [--models kws_ref_model,ad01_int8] [--markdown]
 
 Every runtime gets the same random int8 input; each is warmed up once, then timed as the
-median of `repeats` invocations (set input + invoke + read output), the runtimes taking turns
-call by call so that background load affects them alike. Ratios are
+median of `repeats` invocations (set input + invoke + read output). The runtimes take turns in
+blocks of --block consecutive calls, so that background load affects them alike while each
+runtime's caches are as warm as in a loop that calls one model again and again (the batch-1
+use). `--block 1` takes turns call by call instead: every call then starts with caches the
+other runtimes cooled (the numpy reference alone touches megabytes), which costs the fastest
+runtime most (ad01 on edgert c: about 13 us in blocks, 28 us call by call). Ratios are
 peer latency / edgert-c latency (> 1: edgert c is faster). Also checks that edgert c's
 output equals the tflite-micro wheel's on that input.
 """
@@ -28,15 +32,16 @@ MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "pretrainedR
           "ad01_int8", "str_ww_ref_model"]
 
 
-def interleaved_medians(runners: dict, repeats: dict) -> dict:
-    """Median seconds per runner, taking turns (one call each per round) so that load from
-    other processes hits every runtime alike; each runner is warmed up once first."""
+def interleaved_medians(runners: dict, repeats: dict, block: int = 1) -> dict:
+    """Median seconds per call of each runner, the runners taking turns in blocks of `block`
+    consecutive calls so that load from other processes hits every runtime alike; each
+    runner is warmed up once first."""
     times = {k: [] for k in runners}
     for fn in runners.values():
         fn()  # warm-up (JIT compile, caches)
-    for r in range(max(repeats.values())):
+    while any(len(times[k]) < repeats[k] for k in runners):
         for k, fn in runners.items():
-            if r < repeats[k]:
+            for _ in range(min(block, repeats[k] - len(times[k]))):
                 t0 = time.perf_counter()
                 fn()
                 times[k].append(time.perf_counter() - t0)
@@ -76,6 +81,7 @@ def litert_runner(path: Path, x, reference: bool):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=50)
+    ap.add_argument("--block", type=int, default=10, help="consecutive calls per turn (1: call by call)")
     ap.add_argument("--numpy-repeats", type=int, default=10, help="the numpy reference is slow")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table (docs/int8.md)")
@@ -97,7 +103,7 @@ def main() -> None:
         }
         exact = np.array_equal(np.asarray(runners["edgert c"]()).ravel(), np.asarray(runners["tflite-micro"]()).ravel())
         repeats = {k: args.numpy_repeats if k == "edgert numpy" else args.repeats for k in runners}
-        ms = {k: v * 1e3 for k, v in interleaved_medians(runners, repeats).items()}
+        ms = {k: v * 1e3 for k, v in interleaved_medians(runners, repeats, args.block).items()}
         c = ms["edgert c"]
         rows.append([name, f"{c:.3f}", f"{ms['edgert numba']:.3f}", f"{ms['edgert numpy']:.2f}",
                      f"{ms['tflite-micro']:.2f}", f"{ms['LiteRT default']:.3f}", f"{ms['LiteRT ref']:.2f}",
@@ -105,7 +111,7 @@ def main() -> None:
                      f"{ms['LiteRT ref'] / c:.1f}x", "yes" if exact else "NO"])
     headers = ["model", "c ms", "numba ms", "numpy ms", "tflite-micro ms", "LiteRT ms", "LiteRT ref ms",
                "tflm / c", "c / LiteRT", "LiteRT ref / c", "c == tflm"]
-    title = f"batch-1 median latency, {os.cpu_count()} CPUs, repeats={args.repeats}"
+    title = f"batch-1 median latency, {os.cpu_count()} CPUs, repeats={args.repeats}, block={args.block}"
     if args.markdown:
         print(f"{title}\n")
         print("| " + " | ".join(headers) + " |")

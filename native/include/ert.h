@@ -101,6 +101,8 @@ typedef struct ert_ctx {
     uint32_t arena_size;
     uint32_t error_node;       /* node that failed, ERT_NONE if none */
     const char *error_detail;  /* static string naming the failed check */
+    uint32_t checked;          /* 1 once ert_init ran every node's check: kernels may then skip
+                                  re-scanning constants their check already scanned */
 } ert_ctx;
 
 /* ---- loading (ert_model.c) ---- */

@@ -39,6 +39,7 @@ ert_status ert_init(ert_ctx *ctx, const uint8_t *buf, uint32_t size, uint8_t *ar
             return s;
         }
     }
+    ctx->checked = 1;
     ert_reset(ctx);
     return ERT_OK;
 }
@@ -145,7 +146,8 @@ static const uint8_t *find_attr(ert_ctx *ctx, uint32_t node, const char *name, u
     if (ert_node_get(m, node, &n) != ERT_OK) return NULL;
     for (uint32_t a = 0; a < n.n_attrs; a++) {
         const uint8_t *r = m->attrs + 16u * (n.attrs_first + a);
-        if (r[4] == type && !strcmp((const char *)m->strings + rd32(r), name)) return r;
+        const char *s = (const char *)m->strings + rd32(r);
+        if (r[4] == type && s[0] == name[0] && !strcmp(s, name)) return r;
     }
     return NULL;
 }

@@ -263,41 +263,6 @@ TFL_VNNI static __m512i pack_taps(const conv_args *a, int32_t k, int32_t k_len, 
     return _mm512_inserti32x4(v, _mm_unpackhi_epi16(t1, t3), 3);
 }
 
-/* tfl_requant_row for the 16 channels of one vector (same integers, lane by lane): the
- * 64-bit products of SRDHM are formed for even and odd lanes separately. */
-typedef struct {
-    __m512i left, right, mult, mask, half, zp_out, lo, hi;
-    __mmask16 cm;
-} requant16;
-
-TFL_VNNI static requant16 requant16_get(const conv_args *a, int32_t c0, __mmask16 cm)
-{
-    requant16 r;
-    const __m512i shift = _mm512_maskz_loadu_epi32(cm, a->q.shift + c0), zero = _mm512_setzero_si512();
-    r.left = _mm512_max_epi32(shift, zero);
-    r.right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
-    r.mult = _mm512_maskz_loadu_epi32(cm, a->q.mult + c0);
-    r.mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), r.right), _mm512_set1_epi32(1));
-    r.half = _mm512_srai_epi32(r.mask, 1);
-    r.zp_out = _mm512_set1_epi32(a->q.zp_out);
-    r.lo = _mm512_set1_epi32(a->q.act_min);
-    r.hi = _mm512_set1_epi32(a->q.act_max);
-    r.cm = cm;
-    return r;
-}
-
-TFL_VNNI static inline void requant16_store(const requant16 *r, __m512i acc, int8_t *out)
-{
-    const __m512i x = _mm512_sllv_epi32(acc, r->left);
-    __m512i hi = tfl_srdhm16(x, r->mult);
-    const __m512i min32 = _mm512_set1_epi32(INT32_MIN);
-    const __mmask16 sat = _mm512_cmpeq_epi32_mask(x, min32) & _mm512_cmpeq_epi32_mask(r->mult, min32);
-    hi = _mm512_mask_mov_epi32(hi, sat, _mm512_set1_epi32(INT32_MAX));
-    __m512i y = _mm512_add_epi32(tfl_rdbpot16(hi, r->right, r->mask, r->half), r->zp_out);
-    y = _mm512_min_epi32(_mm512_max_epi32(y, r->lo), r->hi);
-    _mm_mask_storeu_epi8(out, r->cm, _mm512_cvtepi32_epi8(y));
-}
-
 #define VNNI_DOT(j) acc##j = _mm512_dpbusd_epi32(acc##j, _mm512_set1_epi32(rd4(rows[j] + 4 * q)), wq)
 
 static inline int32_t rd4(const uint8_t *p)
@@ -334,7 +299,7 @@ TFL_VNNI static int conv_vnni(const conv_args *a)
                 wsum = _mm512_dpbusd_epi32(wsum, _mm512_set1_epi8((char)0x80), w[q]);
             }
             corr[t - t0] = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(cm, a->bias_zp + c0), wsum);
-            rq[t - t0] = requant16_get(a, c0, cm);
+            rq[t - t0] = requant16_get(&a->q, c0, cm);
         }
         for (size_t p0 = 0; p0 < pixels; p0 += VNNI_PIX) {
             const size_t valid = pixels - p0 < VNNI_PIX ? pixels - p0 : VNNI_PIX;
@@ -417,7 +382,7 @@ TFL_VNNI static int depthwise_vnni(const conv_args *a)
                         const __m128i v = _mm_maskz_loadu_epi8(cm, pending);
                         acc = _mm512_dpwssd_epi32(acc, pair16(v, v), *w);
                     }
-                    const requant16 rq = requant16_get(a, c0, cm);
+                    const requant16 rq = requant16_get(&a->q, c0, cm);
                     requant16_store(&rq, acc, out + c0);
                 }
             }

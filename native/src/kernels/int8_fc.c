@@ -80,15 +80,10 @@ TFL_HOT static void fc_rows(const fc_args *a, const int8_t *restrict x, int8_t *
 }
 
 #if defined(TFL_X86_VNNI)
-#define FC_VNNI_DEPTH 8192   /* input rows flipped to uint8 on the stack */
-
-/* sum_k w[k] * (x[k] + 128) of one unit, and 128 * sum_k w[k], over 64-byte chunks. */
-#define FC_VNNI_CHUNK(u)                                                                          \
-    do {                                                                                          \
-        __m512i wv = _mm512_maskz_loadu_epi8(m, w##u + k);                                        \
-        d##u = _mm512_dpbusd_epi32(d##u, xv, wv);                                                 \
-        z##u = _mm512_dpbusd_epi32(z##u, c128, wv);                                               \
-    } while (0)
+/* sum_k (w[k] + 128) * x[k] of one unit over 64-byte chunks: vpdpbusd multiplies unsigned by
+ * signed bytes, so weights are loaded flipped (w ^ 0x80 = w + 128) and the 128 * sum(x) this
+ * adds, the same for every unit, is taken off once per block. Masked-off bytes are 0 in x. */
+#define FC_VNNI_CHUNK(u) d##u = _mm512_dpbusd_epi32(d##u, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, w##u + k), flip), xv)
 
 /* Sums of the 16 lanes of e0 .. e3 (four units) as one vector of 4 int32. */
 TFL_VNNI static inline __m128i reduce4(__m512i e0, __m512i e1, __m512i e2, __m512i e3)
@@ -100,38 +95,48 @@ TFL_VNNI static inline __m128i reduce4(__m512i e0, __m512i e1, __m512i e2, __m51
     return _mm_add_epi32(_mm256_castsi256_si128(d), _mm256_extracti128_si256(d, 1));
 }
 
-/* The same dot products as fc_rows with vpdpbusd (unsigned x signed bytes), four units per
- * pass: x is shifted to x + 128 in [0, 255] and 128 * sum(w) taken off again, exactly, in
- * int32. */
+/* The flipped dot products of units u .. u+3 (`left` of them exist; missing ones repeat the
+ * last, and their lanes are masked off by the caller). */
+TFL_VNNI static inline __m128i fc_dot4(const fc_args *a, const int8_t *x, int32_t u, int32_t left)
+{
+    const int32_t depth = a->depth;
+    const int8_t *w0 = a->w + (size_t)u * depth;
+    const int8_t *w1 = left > 1 ? w0 + depth : w0, *w2 = left > 2 ? w1 + depth : w1, *w3 = left > 3 ? w2 + depth : w2;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512i d0 = _mm512_setzero_si512(), d1 = d0, d2 = d0, d3 = d0;
+    for (int32_t k = 0; k < depth; k += 64) {
+        const __mmask64 m = depth - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (depth - k)) - 1);
+        const __m512i xv = _mm512_maskz_loadu_epi8(m, x + k);
+        FC_VNNI_CHUNK(0);
+        FC_VNNI_CHUNK(1);
+        FC_VNNI_CHUNK(2);
+        FC_VNNI_CHUNK(3);
+    }
+    return reduce4(d0, d1, d2, d3);
+}
+
+#define FC_PASS(j) \
+    if (4 * (j) < nb) acc = _mm512_inserti32x4(acc, fc_dot4(a, x, u0 + 4 * (j), nb - 4 * (j)), j)
+
+/* fc_rows' integers, 16 units per vector: four passes of four dot products, then the 16
+ * accumulators requantized together. int32 sums wrap like TFLM's (the exact result fits:
+ * tfl_bias checked the reach), so the 128 * sum(x) correction is exact too. */
 TFL_VNNI static void fc_rows_vnni(const fc_args *a, const int8_t *x, int8_t *y)
 {
-    uint8_t xu[FC_VNNI_DEPTH];
-    int32_t acc[UNIT_BLOCK + 3];
-    const int32_t depth = a->depth;
-    for (int32_t k = 0; k < depth; k++) xu[k] = (uint8_t)(x[k] ^ 0x80);
-    const __m512i c128 = _mm512_set1_epi8((char)0x80);
-    for (int32_t u0 = 0; u0 < a->units; u0 += UNIT_BLOCK) {
-        const int32_t nb = a->units - u0 < UNIT_BLOCK ? a->units - u0 : UNIT_BLOCK;
-        for (int32_t i = 0; i < nb; i += 4) {   /* a last pass past nb repeats the last unit */
-            const int8_t *w0 = a->w + (size_t)(u0 + i) * depth;
-            const int8_t *w1 = i + 1 < nb ? w0 + depth : w0, *w2 = i + 2 < nb ? w1 + depth : w1;
-            const int8_t *w3 = i + 3 < nb ? w2 + depth : w2;
-            __m512i d0 = _mm512_setzero_si512(), d1 = d0, d2 = d0, d3 = d0, z0 = d0, z1 = d0, z2 = d0, z3 = d0;
-            for (int32_t k = 0; k < depth; k += 64) {
-                const __mmask64 m = depth - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (depth - k)) - 1);
-                const __m512i xv = _mm512_maskz_loadu_epi8(m, xu + k);
-                FC_VNNI_CHUNK(0);
-                FC_VNNI_CHUNK(1);
-                FC_VNNI_CHUNK(2);
-                FC_VNNI_CHUNK(3);
-            }
-            const __mmask8 um = (__mmask8)(nb - i >= 4 ? 0xF : (1u << (nb - i)) - 1u);
-            const __m128i sums = reduce4(_mm512_sub_epi32(d0, z0), _mm512_sub_epi32(d1, z1),
-                                         _mm512_sub_epi32(d2, z2), _mm512_sub_epi32(d3, z3));
-            /* + bias_zp, wrapping like TFLM's int32 arithmetic */
-            _mm_storeu_si128((__m128i *)(acc + i), _mm_add_epi32(sums, _mm_maskz_loadu_epi32(um, a->bias_zp + u0 + i)));
-        }
-        tfl_requant_row(acc, y + u0, nb, a->q.mult + u0, a->q.shift + u0, a->q.zp_out, a->q.act_min, a->q.act_max);
+    uint32_t sum_x = 0;
+    for (int32_t k = 0; k < a->depth; k++) sum_x += (uint32_t)(int32_t)x[k];
+    const __m512i flip_sum = _mm512_set1_epi32((int32_t)(sum_x << 7));
+    for (int32_t u0 = 0; u0 < a->units; u0 += 16) {
+        const int32_t nb = a->units - u0 < 16 ? a->units - u0 : 16;
+        const __mmask16 cm = (__mmask16)(nb == 16 ? 0xFFFFu : (1u << nb) - 1u);
+        __m512i acc = _mm512_setzero_si512();
+        FC_PASS(0);
+        FC_PASS(1);
+        FC_PASS(2);
+        FC_PASS(3);
+        acc = _mm512_add_epi32(_mm512_sub_epi32(acc, flip_sum), _mm512_maskz_loadu_epi32(cm, a->bias_zp + u0));
+        const requant16 r = requant16_get(&a->q, u0, cm);
+        requant16_store(&r, acc, y + u0);
     }
 }
 #endif
@@ -143,7 +148,7 @@ ert_status ert_k_int8_fc(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_AC
     (void)activity;
     if (s != ERT_OK) return s;
 #if defined(TFL_X86_VNNI)
-    if (a.depth <= FC_VNNI_DEPTH && tfl_has_vnni()) {
+    if (tfl_has_vnni()) {
         for (int32_t b = 0; b < a.batches; b++)
             fc_rows_vnni(&a, a.x + (size_t)b * a.depth, a.y + (size_t)b * a.units);
         return ERT_OK;

@@ -134,6 +134,43 @@ typedef struct {
 
 ert_status tfl_requant_get(ert_ctx *ctx, uint32_t node, uint32_t channels, tfl_requant *q);
 
+#if defined(TFL_X86_VNNI)
+/* tfl_requant_row for the 16 channels of one vector (same integers, lane by lane): the
+ * 64-bit products of SRDHM are formed for even and odd lanes separately. */
+typedef struct {
+    __m512i left, right, mult, mask, half, zp_out, lo, hi;
+    __mmask16 cm;
+} requant16;
+
+TFL_VNNI static inline requant16 requant16_get(const tfl_requant *q, int32_t c0, __mmask16 cm)
+{
+    requant16 r;
+    const __m512i shift = _mm512_maskz_loadu_epi32(cm, q->shift + c0), zero = _mm512_setzero_si512();
+    r.left = _mm512_max_epi32(shift, zero);
+    r.right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+    r.mult = _mm512_maskz_loadu_epi32(cm, q->mult + c0);
+    r.mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), r.right), _mm512_set1_epi32(1));
+    r.half = _mm512_srai_epi32(r.mask, 1);
+    r.zp_out = _mm512_set1_epi32(q->zp_out);
+    r.lo = _mm512_set1_epi32(q->act_min);
+    r.hi = _mm512_set1_epi32(q->act_max);
+    r.cm = cm;
+    return r;
+}
+
+TFL_VNNI static inline void requant16_store(const requant16 *r, __m512i acc, int8_t *out)
+{
+    const __m512i x = _mm512_sllv_epi32(acc, r->left);
+    __m512i hi = tfl_srdhm16(x, r->mult);
+    const __m512i min32 = _mm512_set1_epi32(INT32_MIN);
+    const __mmask16 sat = _mm512_cmpeq_epi32_mask(x, min32) & _mm512_cmpeq_epi32_mask(r->mult, min32);
+    hi = _mm512_mask_mov_epi32(hi, sat, _mm512_set1_epi32(INT32_MAX));
+    __m512i y = _mm512_add_epi32(tfl_rdbpot16(hi, r->right, r->mask, r->half), r->zp_out);
+    y = _mm512_min_epi32(_mm512_max_epi32(y, r->lo), r->hi);
+    _mm_mask_storeu_epi8(out, r->cm, _mm512_cvtepi32_epi8(y));
+}
+#endif
+
 /* Constant-or-arena tensor `k` of a node with exactly `count` elements of `dtype`; NULL on mismatch. */
 const void *tfl_vector(ert_ctx *ctx, uint32_t node, uint32_t k, uint32_t dtype, uint32_t count);
 
