@@ -9,6 +9,13 @@
 
 #define NN_FAIL(msg) return ert_fail(ctx, node, ERT_E_SHAPE, msg)
 
+/* Force inlining where a constant argument (a dtype, a mode) must reach the loop. */
+#if defined(__GNUC__)
+#define NN_INLINE static inline __attribute__((always_inline))
+#else
+#define NN_INLINE static inline
+#endif
+
 static inline uint32_t nn_numel(const ert_tensor *t)
 {
     uint32_t n = 1;

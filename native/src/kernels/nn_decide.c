@@ -29,6 +29,22 @@ static double score(const void *p, uint8_t dtype, size_t i)
     return dtype == ERT_INT32 ? (double)((const int32_t *)p)[i] : ((const double *)p)[i];
 }
 
+/* The first (or with `last`, the last) largest of k scores from s + base. Selects instead of
+ * branches: which score wins is data, and a mispredicted branch per row costs more than the
+ * compare; inlined per dtype so the loop reads the scores directly. */
+NN_INLINE uint32_t argmax(const void *s, uint8_t dtype, size_t base, uint32_t k, int last)
+{
+    uint32_t best = 0;
+    double b = score(s, dtype, base);
+    for (uint32_t c = 1; c < k; c++) {
+        double v = score(s, dtype, base + c);
+        uint32_t take = 0u - (uint32_t)((v > b) | (last & (v == b)));   /* all ones or zero */
+        best = (c & take) | (best & ~take);
+        b = v > b ? v : b;   /* a tie changes no comparison that follows */
+    }
+    return best;
+}
+
 ert_status ert_check_nn_decide(ert_ctx *ctx, uint32_t node)
 {
     ert_tensor s, c, y;
@@ -63,10 +79,8 @@ ert_status ert_k_nn_decide(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_
         size_t base = (size_t)r * k;
         uint32_t best = 0;
         if (mode == D_ARGMAX || mode == D_ARGMAX_LAST) {
-            for (uint32_t c = 1; c < k; c++) {
-                double v = score(s, ts.dtype, base + c), b = score(s, ts.dtype, base + best);
-                if (v > b || (mode == D_ARGMAX_LAST && v == b)) best = c;
-            }
+            int last = mode == D_ARGMAX_LAST;
+            best = ts.dtype == ERT_INT32 ? argmax(s, ERT_INT32, base, k, last) : argmax(s, ERT_FLOAT64, base, k, last);
         } else if (mode == D_GT0) {
             best = score(s, ts.dtype, base) > 0;
         } else if (mode == D_GE0) {

@@ -106,7 +106,8 @@ static ert_status knn_vote(ert_ctx *ctx, uint32_t node, const knn_t *m, double p
             for (uint32_t t = 0; t < m->n_out; t++) o[t] += w * ((const double *)m->targets)[(size_t)bi[a] * m->n_out + t];
         }
     }
-    for (uint32_t t = 0; t < m->n_out; t++) o[t] /= total;
+    if (total != 1.0)   /* x / 1.0 == x: one neighbour (k-means, nearest centroid) skips the divisions */
+        for (uint32_t t = 0; t < m->n_out; t++) o[t] /= total;
     return ERT_OK;
 }
 
@@ -125,17 +126,45 @@ NN_AVX2 static inline void offer4(const knn_t *m, __m256d d4, uint32_t i, uint32
     for (uint32_t a = 0; a < 4; a++) insert_double_avx2(bd, bi, n, m->k, d[a], i + a);
 }
 
+/* k = 1 (k-means, nearest centroid): lane a keeps the nearest of the points = a mod 4 seen so
+ * far (d, index as a double), updated by selects, not by an insert per point. The first
+ * block sets it; a later point replaces only a strictly smaller distance (ties keep the earlier). */
+NN_AVX2 static inline void keep_nearest(__m256d d4, uint32_t i, int first, __m256d *ld, __m256d *li)
+{
+    __m256d idx = _mm256_add_pd(_mm256_set1_pd((double)i), _mm256_set_pd(3.0, 2.0, 1.0, 0.0));
+    if (first) { *ld = d4; *li = idx; return; }
+    __m256d lt = _mm256_cmp_pd(d4, *ld, _CMP_LT_OQ);
+    *ld = _mm256_blendv_pd(*ld, d4, lt);
+    *li = _mm256_blendv_pd(*li, idx, lt);
+}
+
+/* The nearest of the four lanes' nearest (ties: the lowest point index) as a best list of one. */
+NN_AVX2 static inline void nearest_of_lanes(__m256d ld, __m256d li, uint32_t *n, double *bd, uint32_t *bi)
+{
+    double d[4], ix[4];
+    _mm256_storeu_pd(d, ld);
+    _mm256_storeu_pd(ix, li);
+    int best = 0;
+    for (int a = 1; a < 4; a++) best = d[a] < d[best] || (d[a] == d[best] && ix[a] < ix[best]) ? a : best;
+    bd[0] = d[best]; bi[0] = (uint32_t)ix[best]; *n = 1;
+}
+
 /* Offers points i..i + 4 nb - 1 to the best lists of the nr rows from xr (p = 2 or 1, the
- * bits of reduced_distance); row r's list is bd / bi + r k. */
+ * bits of reduced_distance); row r's list is bd / bi + r k, or for k = 1 its lanes ld / li + r. */
 NN_AVX2 __attribute__((always_inline)) static inline void offer_block(const knn_t *m, const double *xr, int nr, uint32_t i,
-                                                                       int squared, int nb, uint32_t *n, double *bd, uint32_t *bi)
+                                                                       int squared, int nb, uint32_t *n, double *bd, uint32_t *bi,
+                                                                       __m256d *ld, __m256d *li)
 {
     __m256d acc[8];
     const double *rows = (const double *)m->pts + (size_t)i * m->features;
     if (squared) nn_sums(xr, m->features, nr, rows, m->features, m->features, NN_SUM_SQ, nb, acc);
     else nn_sums(xr, m->features, nr, rows, m->features, m->features, NN_SUM_ABS, nb, acc);
     for (int r = 0; r < nr; r++)
-        for (int b = 0; b < nb; b++) offer4(m, acc[r * nb + b], i + 4u * (uint32_t)b, n + r, bd + (size_t)r * m->k, bi + (size_t)r * m->k);
+        for (int b = 0; b < nb; b++) {
+            uint32_t at = i + 4u * (uint32_t)b;
+            if (m->k == 1) keep_nearest(acc[r * nb + b], at, at == 0, ld + r, li + r);
+            else offer4(m, acc[r * nb + b], at, n + r, bd + (size_t)r * m->k, bi + (size_t)r * m->k);
+        }
 }
 
 /* The k best of nr (1 or TILE_ROWS) rows from xr: 16 or 8 points per step, then 4, then one. */
@@ -143,10 +172,13 @@ NN_AVX2 __attribute__((always_inline)) static inline void best_rows(const knn_t 
                                                                      uint32_t *n, double *bd, uint32_t *bi)
 {
     const int nb = nr == 1 ? 4 : 2;
+    __m256d ld[TILE_ROWS], li[TILE_ROWS];
     uint32_t i = 0;
-    for (int r = 0; r < nr; r++) n[r] = 0;
-    for (; i + 4u * (uint32_t)nb <= m->n_pts; i += 4u * (uint32_t)nb) offer_block(m, xr, nr, i, squared, nb, n, bd, bi);
-    for (; i + 4 <= m->n_pts; i += 4) offer_block(m, xr, nr, i, squared, 1, n, bd, bi);
+    for (int r = 0; r < nr; r++) { n[r] = 0; ld[r] = li[r] = _mm256_setzero_pd(); }
+    for (; i + 4u * (uint32_t)nb <= m->n_pts; i += 4u * (uint32_t)nb) offer_block(m, xr, nr, i, squared, nb, n, bd, bi, ld, li);
+    for (; i + 4 <= m->n_pts; i += 4) offer_block(m, xr, nr, i, squared, 1, n, bd, bi, ld, li);
+    if (m->k == 1 && i > 0)
+        for (int r = 0; r < nr; r++) nearest_of_lanes(ld[r], li[r], n + r, bd + r, bi + r);
     for (; i < m->n_pts; i++)
         for (int r = 0; r < nr; r++)
             insert_double_avx2(bd + (size_t)r * m->k, bi + (size_t)r * m->k, n + r, m->k,

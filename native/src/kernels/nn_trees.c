@@ -7,6 +7,9 @@
 #include "nn_x86.h"
 
 enum { ROW_BLOCK = 256 };   /* rows per block on x86-64 hosts (trees_run) */
+/* rows walked side by side (walk_rows): out-of-order x86 cores overlap their loads; in-order
+ * microcontroller cores would only pay for the finished rows' idle rounds */
+enum { WALK_ROWS = NN_X86 ? 4 : 1 };
 
 enum { T_F32 = 0, T_F64 = 1, T_Q = 2 };
 
@@ -76,56 +79,72 @@ ert_status ert_check_nn_trees(ert_ctx *ctx, uint32_t node) { return trees_check(
 ert_status ert_check_nn_hist_trees(ert_ctx *ctx, uint32_t node) { return trees_check(ctx, node, T_F64); }
 ert_status ert_check_nn_trees_q(ert_ctx *ctx, uint32_t node) { return trees_check(ctx, node, T_Q); }
 
-/* Walks one tree for row r from `root`; returns the leaf node, or -1 if the table is corrupt
- * (a child not after its parent or outside the table, a feature out of range). Locals only in
- * the loop: nothing it stores can alias the table. */
-static int32_t walk(const trees_t *t, int kind, uint32_t r, uint32_t root, uint32_t *steps)
+/* Whether row element x[i] goes left at node n (x <= threshold in the op's dtype). */
+NN_INLINE int goes_left(const trees_t *t, int kind, size_t i, uint32_t n)
+{
+    if (kind == T_Q) return ((const int16_t *)t->x)[i] <= ((const int16_t *)t->thr)[n];
+    if (kind == T_F64) return ((const double *)t->x)[i] <= ((const double *)t->thr)[n];
+    if (t->x_dtype == ERT_FLOAT32) return ((const float *)t->x)[i] <= ((const float *)t->thr)[n];
+    return (float)((const double *)t->x)[i] <= ((const float *)t->thr)[n];
+}
+
+/* Walks one tree from `root` for rows r0..r0 + nr - 1 (nr <= WALK_ROWS) side by side: each round
+ * moves every row not yet at a leaf one level down by selects, so the rows' loads overlap and
+ * the data-dependent directions cost no mispredicted branches. at[a]: row r0 + a's leaf node.
+ * Returns -1 if the table is corrupt (a child not after its parent or outside the table, a
+ * feature out of range): every step goes to a higher index, so a sound walk ends within N rounds. */
+NN_INLINE int walk_rows(const trees_t *t, int kind, uint32_t r0, uint32_t nr, uint32_t root, uint32_t *steps, uint32_t *at)
 {
     const int32_t *nodes = t->nodes;
     const uint32_t n_nodes = t->n_nodes, features = t->features;
-    const size_t row = (size_t)r * features;
-    uint32_t n = root, count = 1;
-    while (nodes[3u * n + 1] != -1) {   /* every step goes to a higher index: <= N steps */
-        int32_t f = nodes[3u * n], child;
-        int left;
-        if (f < 0 || (uint32_t)f >= features) return -1;
-        if (kind == T_Q) left = ((const int16_t *)t->x)[row + f] <= ((const int16_t *)t->thr)[n];
-        else if (kind == T_F64) left = ((const double *)t->x)[row + f] <= ((const double *)t->thr)[n];
-        else if (t->x_dtype == ERT_FLOAT32) left = ((const float *)t->x)[row + f] <= ((const float *)t->thr)[n];
-        else left = (float)((const double *)t->x)[row + f] <= ((const float *)t->thr)[n];
-        child = nodes[3u * n + (left ? 1 : 2)];
-        if (child <= (int32_t)n || (uint32_t)child >= n_nodes) return -1;
-        n = (uint32_t)child;
-        count++;
-    }
+    uint32_t count = nr, moving;   /* nodes visited: each root, then one per move */
+    for (uint32_t a = 0; a < nr; a++) at[a] = root;
+    do {
+        uint32_t bad = 0;
+        moving = 0;
+        for (uint32_t a = 0; a < nr; a++) {
+            const uint32_t n = at[a];
+            const int32_t *nd = nodes + 3u * n;
+            const int32_t f = nd[0];
+            const uint32_t inner = nd[1] != -1, f_ok = (uint32_t)f < features;   /* a leaf's nd[0] is its leaf row */
+            const int32_t child = nd[2 - goes_left(t, kind, (size_t)(r0 + a) * features + (f_ok ? (uint32_t)f : 0u), n)];
+            bad |= inner & (!f_ok | ((uint32_t)child - n - 1u >= n_nodes - n - 1u));   /* child in n+1..N-1 */
+            at[a] = inner ? (uint32_t)child : n;
+            moving += inner;
+        }
+        if (bad) return -1;
+        count += moving;
+    } while (moving);
     *steps += count;
-    return (int32_t)n;
+    return 0;
 }
 
 /* Adds tree k's leaves to the outputs of rows r0..r1-1. Every output sums its trees in
  * estimator order because the callers take the trees in order for each row. */
-static ert_status tree_rows(ert_ctx *ctx, uint32_t node, const trees_t *t, int kind, uint32_t k, uint32_t r0, uint32_t r1,
+NN_INLINE ert_status tree_rows(ert_ctx *ctx, uint32_t node, const trees_t *t, int kind, uint32_t k, uint32_t r0, uint32_t r1,
                             uint32_t *visited)
 {
-    uint32_t root = (uint32_t)t->roots[k];
+    uint32_t root = (uint32_t)t->roots[k], at[WALK_ROWS];
     int32_t target = t->targets[k];
     if (root >= t->n_nodes || target < 0 || (uint64_t)target + t->width > t->n_out)
         return ert_fail(ctx, node, ERT_E_KERNEL, "trees: root or target out of range");
-    for (uint32_t r = r0; r < r1; r++) {
-        int32_t n = walk(t, kind, r, root, visited);
-        if (n < 0) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: corrupt or cyclic tree");
-        int32_t leaf = t->nodes[3u * (uint32_t)n];
-        if (leaf < 0 || (uint32_t)leaf >= t->n_leaves) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: leaf out of range");
-        size_t o = (size_t)r * t->n_out + (uint32_t)target, li = (size_t)leaf * t->width;
-        for (uint32_t w = 0; w < t->width; w++) {
-            if (kind == T_Q) ((int32_t *)t->out)[o + w] += ((const int32_t *)t->leaves)[li + w];
-            else ((double *)t->out)[o + w] += ((const double *)t->leaves)[li + w];
+    for (uint32_t r = r0; r < r1; r += WALK_ROWS) {
+        uint32_t nr = r1 - r < WALK_ROWS ? r1 - r : WALK_ROWS;
+        if (walk_rows(t, kind, r, nr, root, visited, at) < 0) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: corrupt or cyclic tree");
+        for (uint32_t a = 0; a < nr; a++) {
+            int32_t leaf = t->nodes[3u * at[a]];
+            if (leaf < 0 || (uint32_t)leaf >= t->n_leaves) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: leaf out of range");
+            size_t o = (size_t)(r + a) * t->n_out + (uint32_t)target, li = (size_t)leaf * t->width;
+            for (uint32_t w = 0; w < t->width; w++) {
+                if (kind == T_Q) ((int32_t *)t->out)[o + w] += ((const int32_t *)t->leaves)[li + w];
+                else ((double *)t->out)[o + w] += ((const double *)t->leaves)[li + w];
+            }
         }
     }
     return ERT_OK;
 }
 
-static ert_status trees_run(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY], int kind)
+NN_INLINE ert_status trees_run(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY], int kind)
 {
     trees_t t;
     uint32_t n_init;
