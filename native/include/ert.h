@@ -94,6 +94,11 @@ typedef struct {
     ert_check_fn check;
 } ert_op;
 
+typedef struct {
+    const char *name;
+    const ert_op *op;
+} ert_op_slot;
+
 /* Interpreter context: the model, the caller-provided arena, and the error detail. */
 typedef struct ert_ctx {
     ert_model model;
@@ -103,6 +108,10 @@ typedef struct ert_ctx {
     const char *error_detail;  /* static string naming the failed check */
     uint32_t checked;          /* 1 once ert_init ran every node's check: kernels may then skip
                                   re-scanning constants their check already scanned */
+    /* caches over the read-only model (accessors run a dozen times per kernel call) */
+    uint32_t node_index;       /* the node decoded in `node`, ERT_NONE before the first */
+    ert_node node;
+    ert_op_slot ops[4];        /* op table entries by op-name address (STRINGS holds each once) */
 } ert_ctx;
 
 /* ---- loading (ert_model.c) ---- */

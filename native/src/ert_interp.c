@@ -15,11 +15,35 @@ ert_status ert_fail(ert_ctx *ctx, uint32_t node, ert_status code, const char *de
     return code;
 }
 
+/* The record of `node`, decoded once and kept in the context; NULL when out of range. */
+static const ert_node *node_rec(ert_ctx *ctx, uint32_t node)
+{
+    if (ctx->node_index != node) {
+        if (ert_node_get(&ctx->model, node, &ctx->node) != ERT_OK) return NULL;
+        ctx->node_index = node;
+    }
+    return &ctx->node;
+}
+
+/* The op table entry of an op name (NULL if unknown), cached by the name's address so that
+ * invokes skip the table's binary search. */
+static const ert_op *op_of(ert_ctx *ctx, const char *name)
+{
+    const uintptr_t h = (uintptr_t)name;
+    ert_op_slot *slot = &ctx->ops[(h ^ (h >> 3)) & 3u];
+    if (slot->name != name) {
+        slot->op = ert_find_op(name);
+        slot->name = name;
+    }
+    return slot->op;
+}
+
 ert_status ert_init(ert_ctx *ctx, const uint8_t *buf, uint32_t size, uint8_t *arena, uint32_t arena_size)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->error_node = ERT_NONE;
     ctx->error_detail = "";
+    ctx->node_index = ERT_NONE;
     if (((uintptr_t)buf & 15u) || ((uintptr_t)arena & 15u))
         return ert_fail(ctx, ERT_NONE, ERT_E_ARG, "model buffer and arena must be 16-byte aligned");
     ert_status s = ert_model_parse(&ctx->model, buf, size, &ctx->error_detail);
@@ -30,10 +54,9 @@ ert_status ert_init(ert_ctx *ctx, const uint8_t *buf, uint32_t size, uint8_t *ar
     ctx->arena = arena;
     ctx->arena_size = arena_size;
     for (uint32_t i = 0; i < ctx->model.n_nodes; i++) {
-        ert_node n;
-        ert_node_get(&ctx->model, i, &n);
-        const ert_op *op = ert_find_op(n.op);
-        if (!op) return ert_fail(ctx, i, ERT_E_UNSUPPORTED_OP, n.op);
+        const char *name = node_rec(ctx, i)->op;
+        const ert_op *op = op_of(ctx, name);
+        if (!op) return ert_fail(ctx, i, ERT_E_UNSUPPORTED_OP, name);
         if (op->check && (s = op->check(ctx, i)) != ERT_OK) {
             if (ctx->error_node == ERT_NONE) ert_fail(ctx, i, s, "op check failed");
             return s;
@@ -57,11 +80,10 @@ void ert_reset(ert_ctx *ctx)
 
 ert_status ert_invoke_node(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
-    ert_node n;
-    if (ert_node_get(&ctx->model, node, &n) != ERT_OK)
-        return ert_fail(ctx, ERT_NONE, ERT_E_ARG, "node index out of range");
-    const ert_op *op = ert_find_op(n.op);
-    if (!op) return ert_fail(ctx, node, ERT_E_UNSUPPORTED_OP, n.op);
+    const ert_node *n = node_rec(ctx, node);
+    if (!n) return ert_fail(ctx, ERT_NONE, ERT_E_ARG, "node index out of range");
+    const ert_op *op = op_of(ctx, n->op);
+    if (!op) return ert_fail(ctx, node, ERT_E_UNSUPPORTED_OP, n->op);
     for (int k = 0; k < ERT_N_ACTIVITY; k++) activity[k] = 0;
     ctx->error_node = ERT_NONE;
     ctx->error_detail = "";
@@ -84,21 +106,25 @@ ert_status ert_invoke(ert_ctx *ctx, uint32_t *activity)
 
 static int32_t io_index(ert_ctx *ctx, uint32_t node, uint32_t k, int output)
 {
-    ert_node n;
-    if (ert_node_get(&ctx->model, node, &n) != ERT_OK) return -1;
-    uint32_t count = output ? n.n_outputs : n.n_inputs, first = output ? n.outputs_first : n.inputs_first;
+    const ert_node *n = node_rec(ctx, node);
+    if (!n) return -1;
+    uint32_t count = output ? n->n_outputs : n->n_inputs, first = output ? n->outputs_first : n->inputs_first;
     return k < count ? ert_index(&ctx->model, first + k) : -1;
 }
 
 int32_t ert_input_index(ert_ctx *ctx, uint32_t node, uint32_t k) { return io_index(ctx, node, k, 0); }
 int32_t ert_output_index(ert_ctx *ctx, uint32_t node, uint32_t k) { return io_index(ctx, node, k, 1); }
 
+static void *tensor_ptr(ert_ctx *ctx, const ert_tensor *t)
+{
+    return t->storage == ERT_CONST ? (void *)(ctx->model.data + t->offset) : ctx->arena + t->offset;
+}
+
 void *ert_tensor_data(ert_ctx *ctx, int32_t tensor)
 {
     ert_tensor t;
     if (tensor < 0 || ert_tensor_get(&ctx->model, (uint32_t)tensor, &t) != ERT_OK) return NULL;
-    if (t.storage == ERT_CONST) return (void *)(ctx->model.data + t.offset);
-    return ctx->arena + t.offset;
+    return tensor_ptr(ctx, &t);
 }
 
 static void *io_data(ert_ctx *ctx, uint32_t node, uint32_t k, ert_tensor *t, int output)
@@ -106,8 +132,9 @@ static void *io_data(ert_ctx *ctx, uint32_t node, uint32_t k, ert_tensor *t, int
     ert_tensor local;
     int32_t ix = io_index(ctx, node, k, output);
     if (ix < 0) return NULL;
-    ert_tensor_get(&ctx->model, (uint32_t)ix, t ? t : &local);
-    return ert_tensor_data(ctx, ix);
+    if (!t) t = &local;
+    ert_tensor_get(&ctx->model, (uint32_t)ix, t);
+    return tensor_ptr(ctx, t);
 }
 
 const void *ert_input(ert_ctx *ctx, uint32_t node, uint32_t k, ert_tensor *t) { return io_data(ctx, node, k, t, 0); }
@@ -115,13 +142,13 @@ void *ert_output(ert_ctx *ctx, uint32_t node, uint32_t k, ert_tensor *t) { retur
 
 void *ert_scratch(ert_ctx *ctx, uint32_t node, uint32_t *size)
 {
-    ert_node n;
-    if (ert_node_get(&ctx->model, node, &n) != ERT_OK || !n.scratch_size) {
+    const ert_node *n = node_rec(ctx, node);
+    if (!n || !n->scratch_size) {
         if (size) *size = 0;
         return NULL;
     }
-    if (size) *size = n.scratch_size;
-    return ctx->arena + n.scratch_offset;
+    if (size) *size = n->scratch_size;
+    return ctx->arena + n->scratch_offset;
 }
 
 float ert_scale(ert_ctx *ctx, const ert_tensor *t, uint32_t c)
@@ -141,11 +168,11 @@ int32_t ert_zero_point(ert_ctx *ctx, const ert_tensor *t, uint32_t c)
 /* The ATTRS record named `name` of a node with the given type, or NULL. */
 static const uint8_t *find_attr(ert_ctx *ctx, uint32_t node, const char *name, uint32_t type)
 {
-    ert_node n;
     const ert_model *m = &ctx->model;
-    if (ert_node_get(m, node, &n) != ERT_OK) return NULL;
-    for (uint32_t a = 0; a < n.n_attrs; a++) {
-        const uint8_t *r = m->attrs + 16u * (n.attrs_first + a);
+    const ert_node *n = node_rec(ctx, node);
+    if (!n) return NULL;
+    for (uint32_t a = 0; a < n->n_attrs; a++) {
+        const uint8_t *r = m->attrs + 16u * (n->attrs_first + a);
         const char *s = (const char *)m->strings + rd32(r);
         if (r[4] == type && s[0] == name[0] && !strcmp(s, name)) return r;
     }
