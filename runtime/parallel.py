@@ -61,8 +61,8 @@ def _at_batch(graph: Graph, rows: int) -> Graph:
 
 
 class Split:
-    """Runs a row-wise model's batch as `threads` chunks, one NativeModel each; the caller's
-    thread runs the first chunk, a pool the others."""
+    """Runs a row-wise model's batch as chunks of ceil(batch / threads) rows, one NativeModel
+    each; the caller's thread runs the first chunk, a pool the others."""
 
     def __init__(self, model: Model, threads: int):
         from edgert.native import NativeModel
@@ -71,28 +71,33 @@ class Split:
         self.batch = graph.tensors[graph.inputs[0]].shape[0]
         self.rows = -(-self.batch // threads)
         chunk = compile(_at_batch(graph, self.rows))
-        self.starts = list(range(0, self.batch, self.rows))
-        self.natives = [NativeModel(chunk.ert) for _ in self.starts]
         self.dtype = np.dtype(graph.tensors[graph.inputs[0]].dtype)
         self.shape = graph.tensors[graph.inputs[0]].shape
         self.outs = [(np.dtype(graph.tensors[i].dtype), graph.tensors[i].shape) for i in graph.outputs]
         self.names = [graph.tensors[i].name for i in graph.outputs]
-        self._pool = ThreadPoolExecutor(len(self.starts) - 1, thread_name_prefix="edgert-split")
+        # per chunk: its rows, its context, and that context's input and output views (made once:
+        # the less Python a chunk runs, the less the threads wait for each other's GIL)
+        self.chunks = []
+        for start in range(0, self.batch, self.rows):
+            nm = NativeModel(chunk.ert)
+            self.chunks.append((start, min(start + self.rows, self.batch), nm, nm.view(nm.inputs[0]),
+                                [nm.view(i) for i in nm.outputs]))
+        self._pool = ThreadPoolExecutor(len(self.chunks) - 1, thread_name_prefix="edgert-split")
 
     def run_fast(self, x):
         """Session.run's fast path: an array of exactly the input's dtype and shape (anything
         else returns None and takes the general checks). One array or a dict by output name."""
         if type(x) is not np.ndarray or x.dtype != self.dtype or x.shape != self.shape:
             return None
-        outs = self.run(np.ascontiguousarray(x))
+        outs = self.run(x)
         return outs[0] if len(outs) == 1 else dict(zip(self.names, outs))
 
     def run(self, x: np.ndarray) -> list[np.ndarray]:
         """Every chunk of x (the checked input); the outputs of the whole batch."""
         outs = [np.empty(shape, dtype) for dtype, shape in self.outs]
-        pending = [self._pool.submit(self._chunk, k, x, outs) for k in range(1, len(self.starts))]
+        pending = [self._pool.submit(self._chunk, c, x, outs) for c in self.chunks[1:]]
         try:
-            self._chunk(0, x, outs)
+            self._chunk(self.chunks[0], x, outs)
         finally:   # every chunk ends before run returns or raises: the next run reuses their contexts
             errors = [f.exception() for f in pending]
         for e in errors:
@@ -100,14 +105,13 @@ class Split:
                 raise e
         return outs
 
-    def _chunk(self, k: int, x: np.ndarray, outs: list[np.ndarray]) -> None:
-        nm, start = self.natives[k], self.starts[k]
-        stop = min(start + self.rows, self.batch)
-        view = nm.view(nm.inputs[0])
-        view[:stop - start] = x[start:stop]
-        view[stop - start:] = x[stop - 1]   # padding: a valid row, its outputs dropped
-        if np.issubdtype(view.dtype, np.floating) and not np.isfinite(view).all():
+    def _chunk(self, chunk, x: np.ndarray, outs: list[np.ndarray]) -> None:
+        start, stop, nm, view, out_views = chunk
+        n = stop - start
+        view[:n] = x[start:stop]
+        view[n:] = x[stop - 1]   # padding: a valid row, its outputs dropped
+        if view.dtype.kind == "f" and not np.isfinite(view).all():
             raise InputError(f"input {self.name!r} contains NaN or infinity")
         nm.invoke()
-        for out, i in zip(outs, nm.outputs):
-            out[start:stop] = nm.view(i)[:stop - start]
+        for out, v in zip(outs, out_views):
+            out[start:stop] = v[:n]

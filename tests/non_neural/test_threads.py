@@ -40,7 +40,7 @@ def test_threads_give_the_single_thread_bytes(key):
     expected = one.run(X)
     for threads in (2, 3):
         s = edgert.Session(model, threads=threads)
-        assert len(s._split.natives) == threads
+        assert len(s._split.chunks) == threads
         _assert_same_bytes(s.run(X), expected)
         _assert_same_bytes(s.run(X.tolist()), expected)   # the general input path splits too
 
@@ -64,7 +64,7 @@ def test_batch_smaller_than_or_near_the_thread_count(batch):
     s = edgert.Session(model, threads=4)
     assert (s._split is None) == (batch == 1)
     if s._split is not None:
-        assert len(s._split.natives) == len(range(0, batch, -(-batch // 4)))
+        assert len(s._split.chunks) == len(range(0, batch, -(-batch // 4)))
     _assert_same_bytes(s.run(X), edgert.Session(model, threads=1).run(X))
 
 
@@ -73,7 +73,7 @@ def test_default_threads_follow_the_batch(monkeypatch):
     est = fit(CLASSIFIERS["GaussianNB"](), "make_classification")
     for batch, threads in ((1, 1), (511, 1), (512, 2), (1024, 4), (5000, 4)):
         s = edgert.Session(edgert.compile(est, batch=batch))
-        assert (len(s._split.natives) if s._split else 1) == threads, batch
+        assert (len(s._split.chunks) if s._split else 1) == threads, batch
     assert edgert.Session(edgert.compile(est, batch=5000), threads=1)._split is None
 
 

@@ -2,6 +2,7 @@
  * NN_PROB (scores -> probabilities / sklearn's ovr display of SVC decisions). The reference:
  * runtime/kernels/nonneural_decide.py. */
 #include "nn_common.h"
+#include "nn_x86.h"
 
 enum { D_ARGMAX, D_ARGMAX_LAST, D_GT0, D_GE0, D_OVO };
 enum { P_SOFTMAX, P_LOGISTIC2, P_OVR_NORM, P_SVC_OVR };
@@ -45,6 +46,32 @@ NN_INLINE uint32_t argmax(const void *s, uint8_t dtype, size_t base, uint32_t k,
     return best;
 }
 
+#if NN_X86
+/* argmax over k float64 scores for the four rows from s (lane a: row a), each lane taking the
+ * portable loop's compares and selects in the same order: the same index, NaN and ties included. */
+NN_AVX2 static void argmax4(const double *s, uint32_t k, int last, uint32_t best[4])
+{
+    __m256d b = _mm256_set_pd(s[3 * (size_t)k], s[2 * (size_t)k], s[k], s[0]), bi = _mm256_setzero_pd();
+    for (uint32_t c = 1; c < k; c++) {
+        __m256d v = _mm256_set_pd(s[3 * (size_t)k + c], s[2 * (size_t)k + c], s[(size_t)k + c], s[c]);
+        __m256d take = _mm256_cmp_pd(v, b, _CMP_GT_OQ);
+        if (last) take = _mm256_or_pd(take, _mm256_cmp_pd(v, b, _CMP_EQ_OQ));
+        bi = _mm256_blendv_pd(bi, _mm256_set1_pd((double)c), take);
+        b = _mm256_blendv_pd(b, v, take);
+    }
+    __m128i i32 = _mm256_cvttpd_epi32(bi);
+    _mm_storeu_si128((__m128i *)best, i32);
+}
+#endif
+
+/* Row r's label: class index `best`, or its entry in the class table. */
+static void put_label(void *y, uint8_t y_dtype, const void *classes, uint32_t r, uint32_t best)
+{
+    if (!classes) ((int32_t *)y)[r] = (int32_t)best;
+    else if (y_dtype == ERT_INT32) ((int32_t *)y)[r] = ((const int32_t *)classes)[best];
+    else ((double *)y)[r] = ((const double *)classes)[best];
+}
+
 ert_status ert_check_nn_decide(ert_ctx *ctx, uint32_t node)
 {
     ert_tensor s, c, y;
@@ -74,8 +101,16 @@ ert_status ert_k_nn_decide(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_
     void *y = ert_output(ctx, node, 0, &ty);
     nn_rows(&ts, 0, &rows, &k);
     int mode = decide_mode(ctx, node);
-    uint32_t n_classes = (uint32_t)ert_attr_i32(ctx, node, "n_classes", 0);
-    for (uint32_t r = 0; r < rows; r++) {
+    uint32_t n_classes = (uint32_t)ert_attr_i32(ctx, node, "n_classes", 0), r = 0;
+#if NN_X86
+    if ((mode == D_ARGMAX || mode == D_ARGMAX_LAST) && ts.dtype == ERT_FLOAT64 && nn_avx2())
+        for (; r + 4 <= rows; r += 4) {
+            uint32_t best[4];
+            argmax4((const double *)s + (size_t)r * k, k, mode == D_ARGMAX_LAST, best);
+            for (uint32_t a = 0; a < 4; a++) put_label(y, ty.dtype, classes, r + a, best[a]);
+        }
+#endif
+    for (; r < rows; r++) {
         size_t base = (size_t)r * k;
         uint32_t best = 0;
         if (mode == D_ARGMAX || mode == D_ARGMAX_LAST) {
@@ -97,9 +132,7 @@ ert_status ert_k_nn_decide(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_
                 if (votes > best_votes || c == 0) { best_votes = votes; best = c; }
             }
         }
-        if (!classes) ((int32_t *)y)[r] = (int32_t)best;
-        else if (ty.dtype == ERT_INT32) ((int32_t *)y)[r] = ((const int32_t *)classes)[best];
-        else ((double *)y)[r] = ((const double *)classes)[best];
+        put_label(y, ty.dtype, classes, r, best);
     }
     return ERT_OK;
 }
