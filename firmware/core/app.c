@@ -60,9 +60,7 @@ ert_status fw_invoke(uint64_t *start, uint64_t *end)
     port_counter_sync();
     *start = port_cycles();
     for (uint32_t i = 0; i < ctx->model.n_nodes; i++) {
-        ert_node n;
-        ert_node_get(&ctx->model, i, &n);
-        const ert_op *op = ert_find_op(n.op);   /* resolved at commit: never NULL here */
+        const ert_op *op = ert_node_op(ctx, i);   /* resolved at commit: never NULL here */
         uint32_t *act = fw.node_activity[i];
         for (int k = 0; k < ERT_N_ACTIVITY; k++) act[k] = 0;
         ctx->error_node = ERT_NONE;
@@ -247,9 +245,7 @@ static uint32_t do_invoke_node(const uint8_t *p, uint32_t n)
     if (!fw.model_ready) return status2(ST_NO_MODEL, 0, 0);
     uint32_t i = fw_rd32(p);
     if (i >= fw.ctx.model.n_nodes) return status2(ST_BAD_INDEX, i, fw.ctx.model.n_nodes);
-    ert_node node;
-    ert_node_get(&fw.ctx.model, i, &node);
-    const ert_op *op = ert_find_op(node.op);
+    const ert_op *op = ert_node_op(&fw.ctx, i);
     uint32_t *act = fw.node_activity[i];
     for (int k = 0; k < ERT_N_ACTIVITY; k++) act[k] = 0;
     fw.ctx.error_node = ERT_NONE;

@@ -132,6 +132,10 @@ ert_status ert_invoke_node(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_
 /* Run every node; activity may be NULL, else n_nodes * ERT_N_ACTIVITY counters. */
 ert_status ert_invoke(ert_ctx *ctx, uint32_t *activity);
 const ert_op *ert_find_op(const char *name);
+/* The op of a node (NULL if unknown or out of range), through the context's cache. It also
+ * makes the node the context's decoded one, so that its kernel's accessors start warm: call
+ * it right before the kernel (firmware cycle counts then cover the kernel alone). */
+const ert_op *ert_node_op(ert_ctx *ctx, uint32_t node);
 uint32_t ert_op_count(void);
 const char *ert_op_name(uint32_t i);
 

@@ -25,15 +25,15 @@ static const ert_node *node_rec(ert_ctx *ctx, uint32_t node)
     return &ctx->node;
 }
 
-/* The op table entry of an op name (NULL if unknown), cached by the name's address so that
- * invokes skip the table's binary search. */
-static const ert_op *op_of(ert_ctx *ctx, const char *name)
+const ert_op *ert_node_op(ert_ctx *ctx, uint32_t node)
 {
-    const uintptr_t h = (uintptr_t)name;
+    const ert_node *n = node_rec(ctx, node);
+    if (!n) return NULL;
+    const uintptr_t h = (uintptr_t)n->op;
     ert_op_slot *slot = &ctx->ops[(h ^ (h >> 3)) & 3u];
-    if (slot->name != name) {
-        slot->op = ert_find_op(name);
-        slot->name = name;
+    if (slot->name != n->op) {
+        slot->op = ert_find_op(n->op);
+        slot->name = n->op;
     }
     return slot->op;
 }
@@ -54,9 +54,8 @@ ert_status ert_init(ert_ctx *ctx, const uint8_t *buf, uint32_t size, uint8_t *ar
     ctx->arena = arena;
     ctx->arena_size = arena_size;
     for (uint32_t i = 0; i < ctx->model.n_nodes; i++) {
-        const char *name = node_rec(ctx, i)->op;
-        const ert_op *op = op_of(ctx, name);
-        if (!op) return ert_fail(ctx, i, ERT_E_UNSUPPORTED_OP, name);
+        const ert_op *op = ert_node_op(ctx, i);
+        if (!op) return ert_fail(ctx, i, ERT_E_UNSUPPORTED_OP, ctx->node.op);
         if (op->check && (s = op->check(ctx, i)) != ERT_OK) {
             if (ctx->error_node == ERT_NONE) ert_fail(ctx, i, s, "op check failed");
             return s;
@@ -80,10 +79,9 @@ void ert_reset(ert_ctx *ctx)
 
 ert_status ert_invoke_node(ert_ctx *ctx, uint32_t node, uint32_t activity[ERT_N_ACTIVITY])
 {
-    const ert_node *n = node_rec(ctx, node);
-    if (!n) return ert_fail(ctx, ERT_NONE, ERT_E_ARG, "node index out of range");
-    const ert_op *op = op_of(ctx, n->op);
-    if (!op) return ert_fail(ctx, node, ERT_E_UNSUPPORTED_OP, n->op);
+    if (node >= ctx->model.n_nodes) return ert_fail(ctx, ERT_NONE, ERT_E_ARG, "node index out of range");
+    const ert_op *op = ert_node_op(ctx, node);
+    if (!op) return ert_fail(ctx, node, ERT_E_UNSUPPORTED_OP, ctx->node.op);
     for (int k = 0; k < ERT_N_ACTIVITY; k++) activity[k] = 0;
     ctx->error_node = ERT_NONE;
     ctx->error_detail = "";
