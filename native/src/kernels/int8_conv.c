@@ -217,13 +217,36 @@ TFL_HOT static void conv_pixels(const conv_args *a, const pixel_params *rep, con
 #define VNNI_W_TILES 16     /* channel tiles packed at once: 16 x 16 x VNNI_K_MAX bytes at most */
 #define VNNI_W_BYTES 65536  /* stack for packed filters (host stacks are MBs) */
 
+/* Output pixel coordinates, stepped in row-major order (a division per pixel cost as much
+ * as a sixth of a window's dot products). */
+typedef struct {
+    size_t n;
+    int32_t oy, ox;
+} pixel_pos;
+
+static pixel_pos pixel_at(const tfl_geom *g, size_t pixel)
+{
+    pixel_pos p = {pixel / ((size_t)g->ow * g->oh), (int32_t)(pixel / (size_t)g->ow % (size_t)g->oh),
+                   (int32_t)(pixel % (size_t)g->ow)};
+    return p;
+}
+
+static void pixel_next(const tfl_geom *g, pixel_pos *p)
+{
+    if (++p->ox < g->ow) return;
+    p->ox = 0;
+    if (++p->oy < g->oh) return;
+    p->oy = 0;
+    p->n++;
+}
+
 /* The window of output pixel p shifted to x + 128 (unsigned bytes), taps outside the image
  * zp_in + 128, padded with zeros to k4 bytes (those taps have zero weights). */
-TFL_VNNI static void gather_flipped(const conv_args *a, size_t pixel, uint8_t *dst, int32_t k4)
+TFL_VNNI static void gather_flipped(const conv_args *a, pixel_pos p, uint8_t *dst, int32_t k4)
 {
     const tfl_geom *g = &a->g;
-    const int32_t ox = (int32_t)(pixel % (size_t)g->ow), oy = (int32_t)(pixel / (size_t)g->ow % (size_t)g->oh);
-    const size_t n = pixel / ((size_t)g->ow * g->oh);
+    const int32_t ox = p.ox, oy = p.oy;
+    const size_t n = p.n;
     const int32_t iy0 = oy * g->sh - g->ph, ix0 = ox * g->sw - g->pw;
     uint8_t *d = dst;
     for (int32_t ky = 0; ky < g->kh; ky++) {
@@ -304,9 +327,11 @@ TFL_VNNI static int conv_vnni(const conv_args *a)
         for (size_t p0 = 0; p0 < pixels; p0 += VNNI_PIX) {
             const size_t valid = pixels - p0 < VNNI_PIX ? pixels - p0 : VNNI_PIX;
             const uint8_t *rows[VNNI_PIX];
+            pixel_pos pos = pixel_at(g, p0);
             for (size_t j = 0; j < VNNI_PIX; j++) {   /* the tail repeats its last pixel */
                 rows[j] = windows + (j < valid ? j : valid - 1) * (size_t)k4;
-                if (j < valid) gather_flipped(a, p0 + j, windows + j * (size_t)k4, k4);
+                if (j < valid) gather_flipped(a, pos, windows + j * (size_t)k4, k4);
+                pixel_next(g, &pos);
             }
             for (int32_t t = t0; t < t1; t++) {
                 const __m512i *w = wp + (size_t)(t - t0) * quads;
