@@ -8,8 +8,8 @@
 
 enum { ROW_BLOCK = 256 };   /* rows per block on x86-64 hosts (trees_run) */
 /* rows walked side by side (walk_rows): out-of-order x86 cores overlap their loads; in-order
- * microcontroller cores would only pay for the finished rows' idle rounds */
-enum { WALK_ROWS = NN_X86 ? 4 : 1 };
+ * microcontroller cores would only pay for the finished rows' idle rounds (1: walk alone) */
+enum { WALK_ROWS = NN_X86 ? 4 : 1, PROBE_GROUPS = 4 };
 
 enum { T_F32 = 0, T_F64 = 1, T_Q = 2 };
 
@@ -88,21 +88,41 @@ NN_INLINE int goes_left(const trees_t *t, int kind, size_t i, uint32_t n)
     return (float)((const double *)t->x)[i] <= ((const float *)t->thr)[n];
 }
 
-/* Walks one tree from `root` for rows r0..r0 + nr - 1 (nr <= WALK_ROWS) side by side: each round
- * moves every row not yet at a leaf one level down by selects, so the rows' loads overlap and
- * the data-dependent directions cost no mispredicted branches. at[a]: row r0 + a's leaf node.
- * Returns -1 if the table is corrupt (a child not after its parent or outside the table, a
- * feature out of range): every step goes to a higher index, so a sound walk ends within N rounds. */
-NN_INLINE int walk_rows(const trees_t *t, int kind, uint32_t r0, uint32_t nr, uint32_t root, uint32_t *steps, uint32_t *at)
+/* Walks one tree for row r from `root`; returns the leaf node, or -1 if the table is corrupt
+ * (a child not after its parent or outside the table, a feature out of range). One branch per
+ * level: cheapest where every row reaches its leaf at the same depth (predicted exits). */
+NN_INLINE int32_t walk(const trees_t *t, int kind, uint32_t r, uint32_t root, uint32_t *steps)
 {
     const int32_t *nodes = t->nodes;
     const uint32_t n_nodes = t->n_nodes, features = t->features;
-    uint32_t count = nr, moving;   /* nodes visited: each root, then one per move */
-    for (uint32_t a = 0; a < nr; a++) at[a] = root;
+    uint32_t n = root, count = 1;
+    while (nodes[3u * n + 1] != -1) {   /* every step goes to a higher index: <= N steps */
+        int32_t f = nodes[3u * n], child;
+        if (f < 0 || (uint32_t)f >= features) return -1;
+        child = nodes[3u * n + (goes_left(t, kind, (size_t)r * features + (uint32_t)f, n) ? 1 : 2)];
+        if (child <= (int32_t)n || (uint32_t)child >= n_nodes) return -1;
+        n = (uint32_t)child;
+        count++;
+    }
+    *steps += count;
+    return (int32_t)n;
+}
+
+/* Walks one tree from `root` for the WALK_ROWS rows from r0 side by side: each round moves every
+ * row not yet at a leaf one level down by selects, so the rows' loads overlap and the
+ * data-dependent exits cost no mispredicted branches. at[a]: row r0 + a's leaf node. Returns
+ * -1 if the table is corrupt (as walk), else 1 if the rows reached their leaves at different
+ * depths, 0 if at one depth (the case walk predicts well). */
+NN_INLINE int walk_rows(const trees_t *t, int kind, uint32_t r0, uint32_t root, uint32_t *steps, uint32_t *at)
+{
+    const int32_t *nodes = t->nodes;
+    const uint32_t n_nodes = t->n_nodes, features = t->features;
+    uint32_t count = WALK_ROWS, moving, mixed = 0;   /* nodes visited: each root, then one per move */
+    for (uint32_t a = 0; a < WALK_ROWS; a++) at[a] = root;
     do {
         uint32_t bad = 0;
         moving = 0;
-        for (uint32_t a = 0; a < nr; a++) {
+        for (uint32_t a = 0; a < WALK_ROWS; a++) {
             const uint32_t n = at[a];
             const int32_t *nd = nodes + 3u * n;
             const int32_t f = nd[0];
@@ -113,33 +133,51 @@ NN_INLINE int walk_rows(const trees_t *t, int kind, uint32_t r0, uint32_t nr, ui
             moving += inner;
         }
         if (bad) return -1;
+        mixed |= moving != 0 && moving != WALK_ROWS;
         count += moving;
     } while (moving);
     *steps += count;
-    return 0;
+    return (int)mixed;
+}
+
+/* Adds leaf node n's row to row r's outputs from column `target`; 0 if n is not a sound leaf. */
+NN_INLINE int add_leaf(const trees_t *t, int kind, uint32_t r, int32_t target, uint32_t n)
+{
+    int32_t leaf = t->nodes[3u * n];
+    if (leaf < 0 || (uint32_t)leaf >= t->n_leaves) return 0;
+    size_t o = (size_t)r * t->n_out + (uint32_t)target, li = (size_t)leaf * t->width;
+    for (uint32_t w = 0; w < t->width; w++) {
+        if (kind == T_Q) ((int32_t *)t->out)[o + w] += ((const int32_t *)t->leaves)[li + w];
+        else ((double *)t->out)[o + w] += ((const double *)t->leaves)[li + w];
+    }
+    return 1;
 }
 
 /* Adds tree k's leaves to the outputs of rows r0..r1-1. Every output sums its trees in
- * estimator order because the callers take the trees in order for each row. */
+ * estimator order because the callers take the trees in order for each row. Rows go side by
+ * side (x86-64) unless the first PROBE_GROUPS groups each reached their leaves at one depth
+ * (e.g. gradient boosting's full depth-3 trees): then the rest take the branchy walk, whose
+ * exits are predicted. */
 NN_INLINE ert_status tree_rows(ert_ctx *ctx, uint32_t node, const trees_t *t, int kind, uint32_t k, uint32_t r0, uint32_t r1,
-                            uint32_t *visited)
+                               uint32_t *visited)
 {
-    uint32_t root = (uint32_t)t->roots[k], at[WALK_ROWS];
+    uint32_t root = (uint32_t)t->roots[k], r = r0, at[WALK_ROWS], uniform = 0;
     int32_t target = t->targets[k];
+    int ragged = 0;
     if (root >= t->n_nodes || target < 0 || (uint64_t)target + t->width > t->n_out)
         return ert_fail(ctx, node, ERT_E_KERNEL, "trees: root or target out of range");
-    for (uint32_t r = r0; r < r1; r += WALK_ROWS) {
-        uint32_t nr = r1 - r < WALK_ROWS ? r1 - r : WALK_ROWS;
-        if (walk_rows(t, kind, r, nr, root, visited, at) < 0) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: corrupt or cyclic tree");
-        for (uint32_t a = 0; a < nr; a++) {
-            int32_t leaf = t->nodes[3u * at[a]];
-            if (leaf < 0 || (uint32_t)leaf >= t->n_leaves) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: leaf out of range");
-            size_t o = (size_t)(r + a) * t->n_out + (uint32_t)target, li = (size_t)leaf * t->width;
-            for (uint32_t w = 0; w < t->width; w++) {
-                if (kind == T_Q) ((int32_t *)t->out)[o + w] += ((const int32_t *)t->leaves)[li + w];
-                else ((double *)t->out)[o + w] += ((const double *)t->leaves)[li + w];
-            }
-        }
+    for (; WALK_ROWS > 1 && r + WALK_ROWS <= r1 && (ragged || uniform < PROBE_GROUPS); r += WALK_ROWS) {
+        int st = walk_rows(t, kind, r, root, visited, at);
+        if (st < 0) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: corrupt or cyclic tree");
+        ragged |= st;
+        uniform++;
+        for (uint32_t a = 0; a < WALK_ROWS; a++)
+            if (!add_leaf(t, kind, r + a, target, at[a])) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: leaf out of range");
+    }
+    for (; r < r1; r++) {
+        int32_t n = walk(t, kind, r, root, visited);
+        if (n < 0) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: corrupt or cyclic tree");
+        if (!add_leaf(t, kind, r, target, (uint32_t)n)) return ert_fail(ctx, node, ERT_E_KERNEL, "trees: leaf out of range");
     }
     return ERT_OK;
 }
