@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import weakref
 
 import numpy as np
 
@@ -60,9 +61,56 @@ def _at_batch(graph: Graph, rows: int) -> Graph:
     return Graph(tensors, nodes, list(graph.inputs), list(graph.outputs), dict(graph.meta))
 
 
+def _run_chunk(chunk, x: np.ndarray, outs: list[np.ndarray]) -> None:
+    """Copies the chunk's rows of x into its context, invokes it, copies its rows of the outputs."""
+    start, stop, nm, view, out_views = chunk
+    n = stop - start
+    view[:n] = x[start:stop]
+    view[n:] = x[stop - 1]   # padding: a valid row, its outputs dropped
+    nm.invoke()
+    for out, v in zip(outs, out_views):
+        out[start:stop] = v[:n]
+
+
+class _Worker:
+    """A daemon thread that runs one chunk per `start` and signals `wait`: two locks, lighter
+    than a pool's futures (the hand-off is a good part of a fast model's time). It holds no
+    reference to its Split, so a dropped Session stops it."""
+
+    def __init__(self):
+        self._go, self._done = threading.Lock(), threading.Lock()
+        self._go.acquire()
+        self._done.acquire()
+        self._job = self._error = None
+        threading.Thread(target=self._loop, name="edgert-split", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            self._go.acquire()
+            if self._job is None:
+                return
+            try:
+                _run_chunk(*self._job)
+            except BaseException as e:  # handed to the caller by wait()
+                self._error = e
+            self._done.release()
+
+    def start(self, *job) -> None:
+        self._job, self._error = job, None
+        self._go.release()
+
+    def wait(self) -> BaseException | None:
+        self._done.acquire()
+        return self._error
+
+    def stop(self) -> None:
+        self._job = None
+        self._go.release()
+
+
 class Split:
     """Runs a row-wise model's batch as chunks of ceil(batch / threads) rows, one NativeModel
-    each; the caller's thread runs the first chunk, a pool the others."""
+    each; the caller's thread runs the first chunk, one worker thread each of the others."""
 
     def __init__(self, model: Model, threads: int):
         from edgert.native import NativeModel
@@ -82,36 +130,31 @@ class Split:
             nm = NativeModel(chunk.ert)
             self.chunks.append((start, min(start + self.rows, self.batch), nm, nm.view(nm.inputs[0]),
                                 [nm.view(i) for i in nm.outputs]))
-        self._pool = ThreadPoolExecutor(len(self.chunks) - 1, thread_name_prefix="edgert-split")
+        self._workers = [_Worker() for _ in self.chunks[1:]]
+        weakref.finalize(self, lambda workers: [w.stop() for w in workers], self._workers)
 
     def run_fast(self, x):
         """Session.run's fast path: an array of exactly the input's dtype and shape (anything
         else returns None and takes the general checks). One array or a dict by output name."""
         if type(x) is not np.ndarray or x.dtype != self.dtype or x.shape != self.shape:
             return None
-        outs = self.run(x)
+        outs = self.run(x, check=True)
         return outs[0] if len(outs) == 1 else dict(zip(self.names, outs))
 
-    def run(self, x: np.ndarray) -> list[np.ndarray]:
-        """Every chunk of x (the checked input); the outputs of the whole batch."""
+    def run(self, x: np.ndarray, check: bool = False) -> list[np.ndarray]:
+        """Every chunk of x; the outputs of the whole batch. `check`: test x for NaN / inf here,
+        in the caller's thread while the workers wake up and start (their chunks may then run on
+        rows this refuses: x86 kernels do not trap on NaN, and the outputs are dropped)."""
         outs = [np.empty(shape, dtype) for dtype, shape in self.outs]
-        pending = [self._pool.submit(self._chunk, c, x, outs) for c in self.chunks[1:]]
+        for w, c in zip(self._workers, self.chunks[1:]):
+            w.start(c, x, outs)
         try:
-            self._chunk(self.chunks[0], x, outs)
+            if check and x.dtype.kind == "f" and not np.isfinite(x).all():
+                raise InputError(f"input {self.name!r} contains NaN or infinity")
+            _run_chunk(self.chunks[0], x, outs)
         finally:   # every chunk ends before run returns or raises: the next run reuses their contexts
-            errors = [f.exception() for f in pending]
+            errors = [w.wait() for w in self._workers]
         for e in errors:
             if e is not None:
                 raise e
         return outs
-
-    def _chunk(self, chunk, x: np.ndarray, outs: list[np.ndarray]) -> None:
-        start, stop, nm, view, out_views = chunk
-        n = stop - start
-        view[:n] = x[start:stop]
-        view[n:] = x[stop - 1]   # padding: a valid row, its outputs dropped
-        if view.dtype.kind == "f" and not np.isfinite(view).all():
-            raise InputError(f"input {self.name!r} contains NaN or infinity")
-        nm.invoke()
-        for out, v in zip(outs, out_views):
-            out[start:stop] = v[:n]

@@ -3,6 +3,10 @@ run's bytes, for every estimator, batches not divisible by the thread count and 
 smaller than it; bad thread counts and models that are not row-wise get clear errors."""
 from __future__ import annotations
 
+import gc
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -124,3 +128,19 @@ def test_models_that_are_not_row_wise_refuse_threads():
     with pytest.raises(edgert.ModelError, match="rows are independent"):
         edgert.Session(model, threads=2)
     assert edgert.Session(model)._split is None   # threads=None: one thread, no error
+
+
+def test_a_dropped_session_stops_its_worker_threads():
+    est = fit(CLASSIFIERS["GaussianNB"](), "make_classification")
+    model = edgert.compile(est, batch=64)
+    X = _queries("make_classification", 64)
+    before = threading.active_count()
+    s = edgert.Session(model, threads=3)
+    s.run(X)
+    assert threading.active_count() == before + 2
+    del s
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before
