@@ -61,12 +61,32 @@ def _at_batch(graph: Graph, rows: int) -> Graph:
     return Graph(tensors, nodes, list(graph.inputs), list(graph.outputs), dict(graph.meta))
 
 
-def _run_chunk(chunk, x: np.ndarray, outs: list[np.ndarray]) -> None:
-    """Copies the chunk's rows of x into its context, invokes it, copies its rows of the outputs."""
+class _Gate:
+    """Opened once by the caller after its NaN / inf test of the whole batch: the chunks copy
+    their rows meanwhile, and invoke only if the batch passed (no kernel runs on NaN)."""
+
+    def __init__(self):
+        self._event = threading.Event()
+        self.passed = False
+
+    def open(self, passed: bool) -> None:
+        self.passed = passed
+        self._event.set()
+
+    def wait(self) -> bool:
+        self._event.wait()
+        return self.passed
+
+
+def _run_chunk(chunk, x: np.ndarray, outs: list[np.ndarray], gate: _Gate | None = None) -> None:
+    """Copies the chunk's rows of x into its context, invokes it (once the gate passes the
+    batch), copies its rows of the outputs."""
     start, stop, nm, view, out_views = chunk
     n = stop - start
     view[:n] = x[start:stop]
     view[n:] = x[stop - 1]   # padding: a valid row, its outputs dropped
+    if gate is not None and not gate.wait():
+        return
     nm.invoke()
     for out, v in zip(outs, out_views):
         out[start:stop] = v[:n]
@@ -93,6 +113,7 @@ class _Worker:
                 _run_chunk(*self._job)
             except BaseException as e:  # handed to the caller by wait()
                 self._error = e
+            self._job = ()   # keeps no caller's arrays alive
             self._done.release()
 
     def start(self, *job) -> None:
@@ -101,7 +122,8 @@ class _Worker:
 
     def wait(self) -> BaseException | None:
         self._done.acquire()
-        return self._error
+        error, self._error = self._error, None
+        return error
 
     def stop(self) -> None:
         self._job = None
@@ -143,16 +165,22 @@ class Split:
 
     def run(self, x: np.ndarray, check: bool = False) -> list[np.ndarray]:
         """Every chunk of x; the outputs of the whole batch. `check`: test x for NaN / inf here,
-        in the caller's thread while the workers wake up and start (their chunks may then run on
-        rows this refuses: x86 kernels do not trap on NaN, and the outputs are dropped)."""
+        in the caller's thread while the workers wake up and copy their rows."""
         outs = [np.empty(shape, dtype) for dtype, shape in self.outs]
+        gate = _Gate() if check and x.dtype.kind == "f" else None
         for w, c in zip(self._workers, self.chunks[1:]):
-            w.start(c, x, outs)
+            w.start(c, x, outs, gate)
+        passed = False
         try:
-            if check and x.dtype.kind == "f" and not np.isfinite(x).all():
-                raise InputError(f"input {self.name!r} contains NaN or infinity")
+            if gate is not None:
+                passed = bool(np.isfinite(x).all())
+                gate.open(passed)
+                if not passed:
+                    raise InputError(f"input {self.name!r} contains NaN or infinity")
             _run_chunk(self.chunks[0], x, outs)
         finally:   # every chunk ends before run returns or raises: the next run reuses their contexts
+            if gate is not None:
+                gate.open(passed)   # again if the test itself was interrupted: no worker waits forever
             errors = [w.wait() for w in self._workers]
         for e in errors:
             if e is not None:
