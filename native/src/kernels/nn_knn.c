@@ -86,28 +86,33 @@ static double reduced_distance(const double *a, const double *b, uint32_t n, dou
 }
 
 /* Turns row r's best list (n neighbours: reduced distances bd, point indices bi) into its
- * output: votes per class or the weighted mean of the targets. */
-static ert_status knn_vote(ert_ctx *ctx, uint32_t node, const knn_t *m, double p, uint32_t n, const double *bd,
-                           const uint32_t *bi, double *o)
+ * output: votes per class or the weighted mean of the targets. The fields live in locals: with
+ * -fno-strict-aliasing a store to o could change *m, so each would be reloaded per element. */
+NN_INLINE ert_status knn_vote(ert_ctx *ctx, uint32_t node, const knn_t *m, double p, uint32_t n, const double *bd,
+                              const uint32_t *bi, double *o)
 {
+    const uint32_t n_out = m->n_out, n_classes = m->n_classes;
+    const int distance_w = m->distance_w;
+    const int32_t *labels = (const int32_t *)m->targets;
+    const double *values = (const double *)m->targets;
     int any_zero = 0;
-    for (uint32_t a = 0; a < n; a++) any_zero |= m->distance_w && bd[a] == 0.0;
+    for (uint32_t a = 0; a < n; a++) any_zero |= distance_w && bd[a] == 0.0;
     double total = 0.0;
-    for (uint32_t t = 0; t < m->n_out; t++) o[t] = 0.0;
+    for (uint32_t t = 0; t < n_out; t++) o[t] = 0.0;
     for (uint32_t a = 0; a < n; a++) {
         double w = 1.0;
         if (any_zero) w = bd[a] == 0.0 ? 1.0 : 0.0;
-        else if (m->distance_w) w = 1.0 / (p == 2.0 ? ert_sqrt(bd[a]) : (p == 1.0 ? bd[a] : ert_pow(bd[a], 1.0 / p)));
+        else if (distance_w) w = 1.0 / (p == 2.0 ? ert_sqrt(bd[a]) : (p == 1.0 ? bd[a] : ert_pow(bd[a], 1.0 / p)));
         total += w;
-        if (m->n_classes) {
+        if (n_classes) {
             if (!label_ok(m, bi[a])) return ert_fail(ctx, node, ERT_E_KERNEL, "knn: class label out of range");
-            o[((const int32_t *)m->targets)[bi[a]]] += w;
+            o[labels[bi[a]]] += w;
         } else {
-            for (uint32_t t = 0; t < m->n_out; t++) o[t] += w * ((const double *)m->targets)[(size_t)bi[a] * m->n_out + t];
+            for (uint32_t t = 0; t < n_out; t++) o[t] += w * values[(size_t)bi[a] * n_out + t];
         }
     }
     if (total != 1.0)   /* x / 1.0 == x: one neighbour (k-means, nearest centroid) skips the divisions */
-        for (uint32_t t = 0; t < m->n_out; t++) o[t] /= total;
+        for (uint32_t t = 0; t < n_out; t++) o[t] /= total;
     return ERT_OK;
 }
 
