@@ -120,6 +120,7 @@ NN_INLINE ert_status knn_vote(ert_ctx *ctx, uint32_t node, const knn_t *m, doubl
 INSERT(double, insert_double_avx2, NN_AVX2)   /* VEX-encoded: no SSE code between the AVX2 loops */
 
 enum { TILE_ROWS = 4, TILE_K = 16 };   /* row tiles keep their best lists on the stack */
+enum { SMALL_PTS = 8, SMALL_FEATURES = 64 };   /* tables transposed once (knn_avx2) */
 
 /* Offers the four distances of points i..i+3 to one row's best list in point order; a block
  * none of whose distances beats the current k-th changes nothing and is skipped. */
@@ -155,14 +156,17 @@ NN_AVX2 static inline void nearest_of_lanes(__m256d ld, __m256d li, uint32_t *n,
 }
 
 /* Offers points i..i + 4 nb - 1 to the best lists of the nr rows from xr (p = 2 or 1, the
- * bits of reduced_distance); row r's list is bd / bi + r k, or for k = 1 its lanes ld / li + r. */
+ * bits of reduced_distance); row r's list is bd / bi + r k, or for k = 1 its lanes ld / li + r.
+ * `small`: the whole table transposed (knn_avx2), else NULL. */
 NN_AVX2 __attribute__((always_inline)) static inline void offer_block(const knn_t *m, const double *xr, int nr, uint32_t i,
                                                                        int squared, int nb, uint32_t *n, double *bd, uint32_t *bi,
-                                                                       __m256d *ld, __m256d *li)
+                                                                       __m256d *ld, __m256d *li, const double *small)
 {
     __m256d acc[8];
     const double *rows = (const double *)m->pts + (size_t)i * m->features;
-    if (squared) nn_sums(xr, m->features, nr, rows, m->features, m->features, NN_SUM_SQ, nb, acc);
+    if (small && squared) nn_sums_t(xr, m->features, nr, small, SMALL_PTS, m->features, NN_SUM_SQ, nb, acc);
+    else if (small) nn_sums_t(xr, m->features, nr, small, SMALL_PTS, m->features, NN_SUM_ABS, nb, acc);
+    else if (squared) nn_sums(xr, m->features, nr, rows, m->features, m->features, NN_SUM_SQ, nb, acc);
     else nn_sums(xr, m->features, nr, rows, m->features, m->features, NN_SUM_ABS, nb, acc);
     for (int r = 0; r < nr; r++)
         for (int b = 0; b < nb; b++) {
@@ -174,14 +178,19 @@ NN_AVX2 __attribute__((always_inline)) static inline void offer_block(const knn_
 
 /* The k best of nr (1 or TILE_ROWS) rows from xr: 16 or 8 points per step, then 4, then one. */
 NN_AVX2 __attribute__((always_inline)) static inline void best_rows(const knn_t *m, const double *xr, int nr, int squared,
-                                                                     uint32_t *n, double *bd, uint32_t *bi)
+                                                                     uint32_t *n, double *bd, uint32_t *bi, const double *small)
 {
     const int nb = nr == 1 ? 4 : 2;
     __m256d ld[TILE_ROWS], li[TILE_ROWS];
     uint32_t i = 0;
     for (int r = 0; r < nr; r++) { n[r] = 0; ld[r] = li[r] = _mm256_setzero_pd(); }
-    for (; i + 4u * (uint32_t)nb <= m->n_pts; i += 4u * (uint32_t)nb) offer_block(m, xr, nr, i, squared, nb, n, bd, bi, ld, li);
-    for (; i + 4 <= m->n_pts; i += 4) offer_block(m, xr, nr, i, squared, 1, n, bd, bi, ld, li);
+    if (small) {   /* one block of 4 or 8 lanes; the padding lanes (+inf) never come before a point */
+        if (m->n_pts > 4) offer_block(m, xr, nr, 0, squared, 2, n, bd, bi, ld, li, small);
+        else offer_block(m, xr, nr, 0, squared, 1, n, bd, bi, ld, li, small);
+        i = m->n_pts;
+    }
+    for (; i + 4u * (uint32_t)nb <= m->n_pts; i += 4u * (uint32_t)nb) offer_block(m, xr, nr, i, squared, nb, n, bd, bi, ld, li, NULL);
+    for (; i + 4 <= m->n_pts; i += 4) offer_block(m, xr, nr, i, squared, 1, n, bd, bi, ld, li, NULL);
     if (m->k == 1 && i > 0)
         for (int r = 0; r < nr; r++) nearest_of_lanes(ld[r], li[r], n + r, bd + r, bi + r);
     for (; i < m->n_pts; i++)
@@ -197,16 +206,27 @@ NN_AVX2 static ert_status knn_avx2(ert_ctx *ctx, uint32_t node, const knn_t *m, 
     double tile_d[TILE_ROWS * TILE_K], *out = (double *)m->out;
     uint32_t tile_i[TILE_ROWS * TILE_K], n[TILE_ROWS];
     uint32_t r = 0;
+    /* a table of <= SMALL_PTS points (k-means, nearest centroid) is transposed once, padded with
+     * +inf (its distances are +inf and come last, so they are never chosen), so that the
+     * distance loop loads four points' feature j at once instead of loading and shuffling */
+    double tp[SMALL_FEATURES * SMALL_PTS];
+    const double *small = NULL;
+    if (m->n_pts <= SMALL_PTS && m->features <= SMALL_FEATURES) {
+        for (uint32_t j = 0; j < m->features; j++)
+            for (uint32_t q = 0; q < SMALL_PTS; q++)
+                tp[j * SMALL_PTS + q] = q < m->n_pts ? ((const double *)m->pts)[(size_t)q * m->features + j] : __builtin_inf();
+        small = tp;
+    }
     if (m->k <= TILE_K)
         for (; r + TILE_ROWS <= m->batch; r += TILE_ROWS) {
-            best_rows(m, x + (size_t)r * m->features, TILE_ROWS, p == 2.0, n, tile_d, tile_i);
+            best_rows(m, x + (size_t)r * m->features, TILE_ROWS, p == 2.0, n, tile_d, tile_i, small);
             for (uint32_t t = 0; t < TILE_ROWS; t++) {
                 ert_status st = knn_vote(ctx, node, m, p, n[t], tile_d + t * m->k, tile_i + t * m->k, out + (size_t)(r + t) * m->n_out);
                 if (st != ERT_OK) return st;
             }
         }
     for (; r < m->batch; r++) {
-        best_rows(m, x + (size_t)r * m->features, 1, p == 2.0, n, (double *)m->best_d, m->best_i);
+        best_rows(m, x + (size_t)r * m->features, 1, p == 2.0, n, (double *)m->best_d, m->best_i, small);
         ert_status st = knn_vote(ctx, node, m, p, n[0], (const double *)m->best_d, m->best_i, out + (size_t)r * m->n_out);
         if (st != ERT_OK) return st;
     }

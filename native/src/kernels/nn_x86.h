@@ -16,6 +16,18 @@ static inline int nn_avx2(void) { return __builtin_cpu_supports("avx2"); }
 
 enum { NN_SUM_SQ, NN_SUM_ABS, NN_SUM_DOT };
 
+/* One step of a lane's sum: A += f(XJ, V), f = (x - t)^2, |x - t| or x * t by `op`. */
+#define NN_STEP(A, V, XJ)                                                                         \
+    do {                                                                                          \
+        __m256d xv = _mm256_set1_pd(XJ), t;                                                       \
+        if (op == NN_SUM_DOT) t = _mm256_mul_pd(xv, V);                                           \
+        else {                                                                                    \
+            t = _mm256_sub_pd(xv, V);                                                             \
+            t = op == NN_SUM_SQ ? _mm256_mul_pd(t, t) : _mm256_andnot_pd(_mm256_set1_pd(-0.0), t); \
+        }                                                                                         \
+        A = _mm256_add_pd(A, t);                                                                  \
+    } while (0)
+
 /* acc[r nb + b] lane i: the portable loop `acc += f(x_r[j], t[j])` over j, for query row
  * x_r = x + r xstride (r < nr) and table row t = rows + (4 b + i) stride (b < nb); f is
  * (x - t)^2, |x - t| or x * t. Features come in pairs: two 128-bit loads per table row and one
@@ -24,18 +36,7 @@ enum { NN_SUM_SQ, NN_SUM_ABS, NN_SUM_DOT };
 NN_AVX2 __attribute__((always_inline)) static inline void nn_sums(const double *x, size_t xstride, int nr, const double *rows,
                                                                    size_t stride, uint32_t n, int op, int nb, __m256d *acc)
 {
-    const __m256d sign = _mm256_set1_pd(-0.0);
     uint32_t j = 0;
-#define NN_STEP(A, V, XJ)                                                                         \
-    do {                                                                                          \
-        __m256d xv = _mm256_set1_pd(XJ), t;                                                       \
-        if (op == NN_SUM_DOT) t = _mm256_mul_pd(xv, V);                                           \
-        else {                                                                                    \
-            t = _mm256_sub_pd(xv, V);                                                             \
-            t = op == NN_SUM_SQ ? _mm256_mul_pd(t, t) : _mm256_andnot_pd(sign, t);                \
-        }                                                                                         \
-        A = _mm256_add_pd(A, t);                                                                  \
-    } while (0)
     for (int a = 0; a < nr * nb; a++) acc[a] = _mm256_setzero_pd();
     for (; j + 2 <= n; j += 2) {
         for (int b = 0; b < nb; b++) {
@@ -55,7 +56,19 @@ NN_AVX2 __attribute__((always_inline)) static inline void nn_sums(const double *
             __m256d v = _mm256_set_pd(r0[3 * stride], r0[2 * stride], r0[stride], r0[0]);
             for (int r = 0; r < nr; r++) NN_STEP(acc[r * nb + b], v, x[r * xstride + j]);
         }
-#undef NN_STEP
+}
+
+/* nn_sums over a table stored transposed (a small one, transposed once per call): feature j of
+ * table rows 4 b .. 4 b + 3 is t[j ld + 4 b ..], one load instead of loads and shuffles. */
+NN_AVX2 __attribute__((always_inline)) static inline void nn_sums_t(const double *x, size_t xstride, int nr, const double *t,
+                                                                     size_t ld, uint32_t n, int op, int nb, __m256d *acc)
+{
+    for (int a = 0; a < nr * nb; a++) acc[a] = _mm256_setzero_pd();
+    for (uint32_t j = 0; j < n; j++)
+        for (int b = 0; b < nb; b++) {
+            __m256d v = _mm256_loadu_pd(t + j * ld + 4 * (size_t)b);
+            for (int r = 0; r < nr; r++) NN_STEP(acc[r * nb + b], v, x[r * xstride + j]);
+        }
 }
 
 /* ert_exp of four lanes, the same operations as ert_math.c's general case; 0 when a lane is
