@@ -153,6 +153,7 @@ class Split:
             self.chunks.append((start, min(start + self.rows, self.batch), nm, nm.view(nm.inputs[0]),
                                 [nm.view(i) for i in nm.outputs]))
         self._workers = [_Worker() for _ in self.chunks[1:]]
+        self._pid = os.getpid()
         weakref.finalize(self, lambda workers: [w.stop() for w in workers], self._workers)
 
     def run_fast(self, x):
@@ -166,6 +167,9 @@ class Split:
     def run(self, x: np.ndarray, check: bool = False) -> list[np.ndarray]:
         """Every chunk of x; the outputs of the whole batch. `check`: test x for NaN / inf here,
         in the caller's thread while the workers wake up and copy their rows."""
+        if self._pid != os.getpid():   # a forked child has none of its parent's threads: start its own
+            self._workers[:] = [_Worker() for _ in self.chunks[1:]]
+            self._pid = os.getpid()
         outs = [np.empty(shape, dtype) for dtype, shape in self.outs]
         gate = _Gate() if check and x.dtype.kind == "f" else None
         for w, c in zip(self._workers, self.chunks[1:]):

@@ -4,6 +4,7 @@ smaller than it; bad thread counts and models that are not row-wise get clear er
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import threading
 import time
 
@@ -144,3 +145,18 @@ def test_a_dropped_session_stops_its_worker_threads():
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threading.active_count() == before
+
+
+def test_a_forked_child_runs_the_split_with_its_own_threads():
+    est = fit(CLASSIFIERS["GaussianNB"](), "make_classification")
+    X = _queries("make_classification", 64)
+    s = edgert.Session(edgert.compile(est, batch=64), threads=2)
+    expected = s.run(X)
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=lambda: send.send(s.run(X)))   # fork: nothing is pickled but the result
+    child.start()
+    assert receive.poll(60), "the forked child's run did not finish"
+    got = receive.recv()
+    child.join(10)
+    _assert_same_bytes(got, expected)
