@@ -26,12 +26,13 @@ CHUNK = 256
 
 
 def _reduced_distances(x, pts, p):
-    d = np.abs(x[:, None, :] - pts[None])
-    if p == 2:
-        return np.sum(d * d, axis=2)
-    if p == 1:
-        return np.sum(d, axis=2)
-    return np.sum(d**p, axis=2)
+    """sum |x - t|^p over the features in feature order, as the C and Numba loops add them
+    (np.sum over the feature axis would add in pairwise order)."""
+    acc = np.zeros((len(x), len(pts)), np.result_type(x, pts))
+    for j in range(x.shape[1]):
+        d = np.abs(x[:, j, None] - pts[None, :, j])
+        acc += d * d if p == 2 else (d if p == 1 else d**p)
+    return acc
 
 
 def _true_distance(rd, p):
@@ -81,9 +82,12 @@ def _vote(call, idx, w, targets, fixed):
             shift += (total >> shift) >= (1 << 30)
         return sums >> shift
     y = targets[idx].astype(w.dtype)  # (rows, k, T)
-    num = np.sum(y * w[:, :, None], axis=1)
-    den = np.sum(w, axis=1)[:, None]
-    return div_trunc(num, den) if fixed else num / den
+    if fixed:
+        return div_trunc(np.sum(y * w[:, :, None], axis=1), np.sum(w, axis=1)[:, None])
+    # sklearn's KNeighborsRegressor.predict, operation for operation (numpy's summation order)
+    if call.attr("weights") == "uniform":
+        return np.mean(y, axis=1)
+    return np.stack([np.sum(y[:, :, t] * w, axis=1) for t in range(y.shape[2])], axis=1) / np.sum(w, axis=1)[:, None]
 
 
 def _checked(call: Call):
@@ -145,6 +149,67 @@ def _select(rd, k, best_d, best_i):
 
 
 @njit(cache=True)
+def _sum_term(w, values, idx, t, a, mode):
+    """Term a of a neighbour sum. mode 0: weight w[a]; 1: target values[idx[a], t]; 2: both multiplied."""
+    if mode == 0:
+        return w[a]
+    v = values[idx[a], t]
+    return v * w[a] if mode == 2 else v
+
+
+@njit(cache=True)
+def _pairwise_run(w, values, idx, t, mode, off, n):
+    """numpy's pairwise summation of a run of at most 128 terms (see native/src/kernels/nn_knn.c)."""
+    if n < 8:
+        res = -0.0
+        for a in range(n):
+            res += _sum_term(w, values, idx, t, off + a, mode)
+        return res
+    r = np.empty(8)
+    for j in range(8):
+        r[j] = _sum_term(w, values, idx, t, off + j, mode)
+    a = 8
+    while a < n - n % 8:
+        for j in range(8):
+            r[j] += _sum_term(w, values, idx, t, off + a + j, mode)
+        a += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while a < n:
+        res += _sum_term(w, values, idx, t, off + a, mode)
+        a += 1
+    return res
+
+
+@njit(cache=True)
+def _pairwise_sum(w, values, idx, t, mode, n):
+    """np.sum's order over n terms: runs over 128 split in two halves (the first a multiple of 8)."""
+    if n <= 128:
+        return _pairwise_run(w, values, idx, t, mode, 0, n)
+    # explicit stack, as in C: (offset, count, stage), left sums kept per level
+    offs, lens, stages, lefts = np.zeros(32, np.int64), np.zeros(32, np.int64), np.zeros(32, np.int64), np.zeros(32)
+    sp, res = 0, 0.0
+    lens[0] = n
+    while True:
+        half = lens[sp] // 2 - lens[sp] // 2 % 8
+        if lens[sp] <= 128:
+            res = _pairwise_run(w, values, idx, t, mode, offs[sp], lens[sp])
+        elif stages[sp] < 2:
+            off = offs[sp] + (half if stages[sp] else 0)
+            length = lens[sp] - half if stages[sp] else half
+            if stages[sp]:
+                lefts[sp] = res
+            stages[sp] += 1
+            sp += 1
+            offs[sp], lens[sp], stages[sp] = off, length, 0
+            continue
+        else:
+            res = lefts[sp] + res
+        if sp == 0:
+            return res
+        sp -= 1
+
+
+@njit(cache=True)
 def _knn_float_loop(x, pts, labels, values, k, p, distance_w, n_classes, out):
     rd = np.empty(pts.shape[0])
     best_d = np.empty(k)
@@ -167,15 +232,19 @@ def _knn_float_loop(x, pts, labels, values, k, p, distance_w, n_classes, out):
             for a in range(m):
                 w[a] = 1.0 if w[a] == np.inf else 0.0
         total = 0.0
-        for a in range(m):
-            total += w[a]
         out[r, :] = 0.0
-        for a in range(m):
-            if n_classes:
-                out[r, labels[best_i[a]]] += w[a]
-            else:
-                for t in range(out.shape[1]):
-                    out[r, t] += w[a] * values[best_i[a], t]
+        if not n_classes and (distance_w or out.shape[1] == 1):   # sklearn's np.sum / np.mean order
+            total = _pairwise_sum(w, values, best_i, 0, 0, m) if distance_w else float(m)
+            for t in range(out.shape[1]):
+                out[r, t] = _pairwise_sum(w, values, best_i, t, 2 if distance_w else 1, m)
+        else:
+            for a in range(m):
+                total += w[a]
+                if n_classes:
+                    out[r, labels[best_i[a]]] += w[a]
+                else:
+                    for t in range(out.shape[1]):
+                        out[r, t] += w[a] * values[best_i[a], t]
         for t in range(out.shape[1]):
             out[r, t] /= total
 

@@ -85,30 +85,104 @@ static double reduced_distance(const double *a, const double *b, uint32_t n, dou
     return acc;
 }
 
+/* Term a of a neighbour sum: weight w[a] (NULL: 1) times target values[rows[a] * stride + col]
+ * (values NULL: the weight alone). */
+static inline double sum_term(const double *w, const double *values, const uint32_t *rows, uint32_t stride,
+                              uint32_t col, uint32_t a)
+{
+    if (!values) return w[a];
+    const double v = values[(size_t)rows[a] * stride + col];
+    return w ? v * w[a] : v;
+}
+
+/* numpy's pairwise summation of n terms from `off` (np.sum over a contiguous axis), for runs of
+ * up to 128: fewer than 8 added one by one from -0.0, else eight running sums over groups of 8,
+ * combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)), then the remainder. */
+static double pairwise_run(const double *w, const double *values, const uint32_t *rows, uint32_t stride,
+                           uint32_t col, uint32_t off, uint32_t n)
+{
+    if (n < 8) {
+        double res = -0.0;
+        for (uint32_t a = 0; a < n; a++) res += sum_term(w, values, rows, stride, col, off + a);
+        return res;
+    }
+    double r[8];
+    for (uint32_t j = 0; j < 8; j++) r[j] = sum_term(w, values, rows, stride, col, off + j);
+    uint32_t a = 8;
+    for (; a < n - n % 8; a += 8)
+        for (uint32_t j = 0; j < 8; j++) r[j] += sum_term(w, values, rows, stride, col, off + a + j);
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; a < n; a++) res += sum_term(w, values, rows, stride, col, off + a);
+    return res;
+}
+
+/* The whole pairwise sum: runs over 128 terms split in two (the first part a multiple of 8 near
+ * half) whose sums are added, as numpy recurses; here with an explicit stack (no recursion on
+ * the firmware: 32 levels hold any uint32 count). */
+static double pairwise_sum(const double *w, const double *values, const uint32_t *rows, uint32_t stride,
+                           uint32_t col, uint32_t n)
+{
+    struct { uint32_t off, n, stage; double left; } st[32];
+    int sp = 0;
+    double res = 0.0;
+    st[0].off = 0; st[0].n = n; st[0].stage = 0;
+    for (;;) {
+        uint32_t half = st[sp].n / 2 - st[sp].n / 2 % 8;
+        if (st[sp].n <= 128) {
+            res = pairwise_run(w, values, rows, stride, col, st[sp].off, st[sp].n);
+        } else if (st[sp].stage < 2) {   /* descend into the left part, then the right one */
+            uint32_t off = st[sp].off + (st[sp].stage ? half : 0), len = st[sp].stage ? st[sp].n - half : half;
+            if (st[sp].stage++) st[sp].left = res;
+            sp++;
+            st[sp].off = off; st[sp].n = len; st[sp].stage = 0;
+            continue;
+        } else {
+            res = st[sp].left + res;
+        }
+        if (sp-- == 0) return res;
+    }
+}
+
+/* Weight of a neighbour at reduced distance d: 1 (uniform), 1 / distance, or, when some
+ * neighbour of the row is at distance 0, 1 for those and 0 for the others (sklearn). */
+static inline double knn_weight(const knn_t *m, double p, int any_zero, double d)
+{
+    if (any_zero) return d == 0.0 ? 1.0 : 0.0;
+    if (!m->distance_w) return 1.0;
+    return 1.0 / (p == 2.0 ? ert_sqrt(d) : (p == 1.0 ? d : ert_pow(d, 1.0 / p)));
+}
+
 /* Turns row r's best list (n neighbours: reduced distances bd, point indices bi) into its
- * output: votes per class or the weighted mean of the targets. The fields live in locals: with
+ * output: votes per class or the weighted mean of the targets, added in sklearn's order.
+ * Classifiers add votes neighbour by neighbour (its predict_proba). Regressors: sklearn sums
+ * over the neighbour axis of a (rows, k) array, in numpy's pairwise order (np.sum; np.mean of
+ * one target column), except uniform multi-target means, which numpy adds one neighbour after
+ * the other. bd is overwritten with the weights. The fields live in locals: with
  * -fno-strict-aliasing a store to o could change *m, so each would be reloaded per element. */
-NN_INLINE ert_status knn_vote(ert_ctx *ctx, uint32_t node, const knn_t *m, double p, uint32_t n, const double *bd,
+NN_INLINE ert_status knn_vote(ert_ctx *ctx, uint32_t node, const knn_t *m, double p, uint32_t n, double *bd,
                               const uint32_t *bi, double *o)
 {
     const uint32_t n_out = m->n_out, n_classes = m->n_classes;
-    const int distance_w = m->distance_w;
     const int32_t *labels = (const int32_t *)m->targets;
     const double *values = (const double *)m->targets;
     int any_zero = 0;
-    for (uint32_t a = 0; a < n; a++) any_zero |= distance_w && bd[a] == 0.0;
+    for (uint32_t a = 0; a < n; a++) any_zero |= m->distance_w && bd[a] == 0.0;
+    for (uint32_t a = 0; a < n; a++) bd[a] = knn_weight(m, p, any_zero, bd[a]);
     double total = 0.0;
-    for (uint32_t t = 0; t < n_out; t++) o[t] = 0.0;
-    for (uint32_t a = 0; a < n; a++) {
-        double w = 1.0;
-        if (any_zero) w = bd[a] == 0.0 ? 1.0 : 0.0;
-        else if (distance_w) w = 1.0 / (p == 2.0 ? ert_sqrt(bd[a]) : (p == 1.0 ? bd[a] : ert_pow(bd[a], 1.0 / p)));
-        total += w;
-        if (n_classes) {
-            if (!label_ok(m, bi[a])) return ert_fail(ctx, node, ERT_E_KERNEL, "knn: class label out of range");
-            o[labels[bi[a]]] += w;
-        } else {
-            for (uint32_t t = 0; t < n_out; t++) o[t] += w * values[(size_t)bi[a] * n_out + t];
+    if (!n_classes && (m->distance_w || n_out == 1)) {
+        const double *w = m->distance_w ? bd : NULL;
+        total = w ? pairwise_sum(w, NULL, bi, n_out, 0, n) : (double)n;
+        for (uint32_t t = 0; t < n_out; t++) o[t] = pairwise_sum(w, values, bi, n_out, t, n);
+    } else {
+        for (uint32_t t = 0; t < n_out; t++) o[t] = 0.0;
+        for (uint32_t a = 0; a < n; a++) {
+            total += bd[a];
+            if (n_classes) {
+                if (!label_ok(m, bi[a])) return ert_fail(ctx, node, ERT_E_KERNEL, "knn: class label out of range");
+                o[labels[bi[a]]] += bd[a];
+            } else {
+                for (uint32_t t = 0; t < n_out; t++) o[t] += bd[a] * values[(size_t)bi[a] * n_out + t];
+            }
         }
     }
     if (total != 1.0)   /* x / 1.0 == x: one neighbour (k-means, nearest centroid) skips the divisions */
@@ -227,7 +301,7 @@ NN_AVX2 static ert_status knn_avx2(ert_ctx *ctx, uint32_t node, const knn_t *m, 
         }
     for (; r < m->batch; r++) {
         best_rows(m, x + (size_t)r * m->features, 1, p == 2.0, n, (double *)m->best_d, m->best_i, small);
-        ert_status st = knn_vote(ctx, node, m, p, n[0], (const double *)m->best_d, m->best_i, out + (size_t)r * m->n_out);
+        ert_status st = knn_vote(ctx, node, m, p, n[0], (double *)m->best_d, m->best_i, out + (size_t)r * m->n_out);
         if (st != ERT_OK) return st;
     }
     activity[0] += m->batch * m->n_pts;
