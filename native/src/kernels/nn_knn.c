@@ -274,6 +274,30 @@ NN_AVX2 __attribute__((always_inline)) static inline void best_rows(const knn_t 
                                                 m->features, squared ? 2.0 : 1.0), i);
 }
 
+/* k = 1 over a transposed table of at most 8 points (tp: features x 8 lanes, +inf padding) for
+ * TILE_ROWS rows at once, one eight-lane vector per row: each lane adds its features in the
+ * portable loop's order without FMA, so the distances have the portable bits, and the nearest
+ * is the lowest lane holding the minimum (ties keep the earlier point, padding comes last).
+ * Returns 0, leaving the rows to the general path, when a distance is NaN. */
+NN_AVX512 static int nearest8_rows(const double *x, uint32_t f, const double *tp, int squared, double *bd, uint32_t *bi)
+{
+    __m512d acc[TILE_ROWS];
+    for (int r = 0; r < TILE_ROWS; r++) acc[r] = _mm512_setzero_pd();
+    for (uint32_t j = 0; j < f; j++) {
+        const __m512d t = _mm512_loadu_pd(tp + (size_t)j * SMALL_PTS);
+        for (int r = 0; r < TILE_ROWS; r++) {
+            const __m512d d = _mm512_sub_pd(_mm512_set1_pd(x[(size_t)r * f + j]), t);
+            acc[r] = _mm512_add_pd(acc[r], squared ? _mm512_mul_pd(d, d) : _mm512_abs_pd(d));
+        }
+    }
+    for (int r = 0; r < TILE_ROWS; r++) {
+        if (_mm512_cmp_pd_mask(acc[r], acc[r], _CMP_UNORD_Q)) return 0;
+        bd[r] = _mm512_reduce_min_pd(acc[r]);
+        bi[r] = (uint32_t)__builtin_ctz(_mm512_cmp_pd_mask(acc[r], _mm512_set1_pd(bd[r]), _CMP_EQ_OQ));
+    }
+    return 1;
+}
+
 NN_AVX2 static ert_status knn_avx2(ert_ctx *ctx, uint32_t node, const knn_t *m, double p, uint32_t activity[ERT_N_ACTIVITY])
 {
     const double *x = (const double *)m->x;
@@ -291,6 +315,14 @@ NN_AVX2 static ert_status knn_avx2(ert_ctx *ctx, uint32_t node, const knn_t *m, 
                 tp[j * SMALL_PTS + q] = q < m->n_pts ? ((const double *)m->pts)[(size_t)q * m->features + j] : __builtin_inf();
         small = tp;
     }
+    if (small && m->k == 1 && nn_avx512())   /* k-means, nearest centroid: all points in one vector */
+        for (; r + TILE_ROWS <= m->batch; r += TILE_ROWS) {
+            if (!nearest8_rows(x + (size_t)r * m->features, m->features, small, p == 2.0, tile_d, tile_i)) break;
+            for (uint32_t t = 0; t < TILE_ROWS; t++) {
+                ert_status st = knn_vote(ctx, node, m, p, 1, tile_d + t, tile_i + t, out + (size_t)(r + t) * m->n_out);
+                if (st != ERT_OK) return st;
+            }
+        }
     if (m->k <= TILE_K)
         for (; r + TILE_ROWS <= m->batch; r += TILE_ROWS) {
             best_rows(m, x + (size_t)r * m->features, TILE_ROWS, p == 2.0, n, tile_d, tile_i, small);

@@ -1,7 +1,7 @@
 /* x86-64 hosts only (never the firmware): AVX2 helpers of the non-neural kernels that give the
  * portable loops' exact bits. Four table rows (support vectors, training points) sit in the
  * four lanes; each lane adds its features in the portable order, so only independent rows run
- * side by side, and no FMA is used. Callers test NN_X86 and nn_avx2() before using them. */
+ * side by side, and no FMA is used. Callers test NN_X86 and nn_avx2() (nn_avx512()) before using them. */
 #ifndef NN_X86_H
 #define NN_X86_H
 
@@ -13,6 +13,10 @@
 #define NN_AVX2 __attribute__((target("avx2")))
 
 static inline int nn_avx2(void) { return __builtin_cpu_supports("avx2"); }
+
+/* AVX-512F: eight lanes (k-means' and nearest centroid's small tables in one vector) */
+#define NN_AVX512 __attribute__((target("avx512f")))
+static inline int nn_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 
 enum { NN_SUM_SQ, NN_SUM_ABS, NN_SUM_DOT };
 
